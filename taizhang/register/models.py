@@ -1,0 +1,252 @@
+"""The register: persons, households and their dated life events.
+
+Events are the record of truth and are append-only: a correction is a new
+event that names the one it supersedes. Everything else here marked *derived*
+(the spells, the birth facts and the cached current state on Person) is
+rebuilt from the events by ``taizhang.register.timeline`` and never typed in.
+
+Derived tables hold dates as integers ``YYYYMMDD`` ("ymd"): comparisons are
+the same in every SQL dialect, and age in completed years on day D is
+``(D - birth) // 10000`` exactly. Spells are half-open ``[start, end)``; an
+open spell ends at ``OPEN_END``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+OPEN_END = 99991231
+
+SEX_CHOICES = [("M", "男"), ("F", "女")]
+
+
+class EventKind(models.TextChoices):
+    MARRIAGE = "marriage", "结婚"
+    DIVORCE = "divorce", "离婚"
+    WIDOWHOOD = "widowhood", "丧偶"
+    PREGNANCY = "pregnancy", "怀孕登记"
+    OUTCOME = "outcome", "妊娠结局"
+    BIRTH = "birth", "出生"
+    DEATH = "death", "死亡"
+    MOVE_IN = "move_in", "迁入"
+    MOVE_OUT = "move_out", "迁出"
+    MOVE_WITHIN = "move_within", "县内迁移"
+    METHOD_START = "method_start", "开始避孕措施"
+    METHOD_STOP = "method_stop", "停止避孕措施"
+    CHECKUP = "checkup", "康检"
+    SCREENING = "screening", "妇科病普查"
+    FOLLOWUP = "followup", "随访"
+    EDUCATION = "education", "五期教育"
+    VOID = "void", "撤销"  # a correction that retracts the event it supersedes
+
+
+class Method(models.TextChoices):
+    IUD = "iud", "宫内节育器"
+    IMPLANT = "implant", "皮下埋植"
+    INJECTABLE = "injectable", "避孕针"
+    PILL = "pill", "口服避孕药"
+    CONDOM = "condom", "避孕套"
+    FEMALE_STERILIZATION = "female_sterilization", "女性绝育"
+    MALE_STERILIZATION = "male_sterilization", "男性绝育"
+    OTHER = "other", "其他"
+
+
+MODERN_METHODS = frozenset(
+    {"iud", "implant", "injectable", "pill", "condom", "female_sterilization", "male_sterilization"}
+)
+# Methods a man uses; for a couple they count under the wife.
+MALE_METHODS = frozenset({"condom", "male_sterilization"})
+FEMALE_ONLY_METHODS = frozenset({"iud", "implant", "injectable", "pill", "female_sterilization"})
+
+
+class Outcome(models.TextChoices):
+    STILLBIRTH = "stillbirth", "死产"
+    MISCARRIAGE = "miscarriage", "自然流产"
+    INDUCED_ABORTION = "induced_abortion", "人工流产"
+
+
+class DeliveryPlace(models.TextChoices):
+    FACILITY = "facility", "住院分娩"
+    HOME = "home", "在家分娩"
+
+
+class LifeStage(models.TextChoices):
+    NEWLYWED = "newlywed", "新婚期"
+    PREGNANCY = "pregnancy", "孕期"
+    LACTATION = "lactation", "哺乳期"
+    CHILDREARING = "childrearing", "育儿期"
+    MENOPAUSE = "menopause", "更年期"
+
+
+class PersonStatus(models.TextChoices):
+    RESIDENT = "resident", "常住"
+    MOVED_OUT = "moved_out", "迁出"
+    DECEASED = "deceased", "死亡"
+
+
+class Household(models.Model):
+    number = models.CharField(max_length=40, unique=True)  # 户编号
+    village = models.ForeignKey("orgunits.OrgUnit", on_delete=models.PROTECT)
+    address = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Person(models.Model):
+    name = models.CharField(max_length=50)
+    name_initials = models.CharField(max_length=20, blank=True, db_index=True)  # 王秀英 → wxy
+    sex = models.CharField(max_length=1, choices=SEX_CHOICES)
+    birth_date = models.DateField()
+    # GB 11643 resident ID: AES-GCM ciphertext, and a keyed HMAC "blind index" to find it.
+    id_cipher = models.BinaryField()
+    id_index = models.CharField(max_length=32, unique=True)
+    phone_cipher = models.BinaryField(null=True, blank=True)
+    phone_index = models.CharField(max_length=32, blank=True, db_index=True)
+    ethnicity = models.CharField(max_length=20, blank=True)
+    household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.PROTECT)
+    # Where the person lived when the register started following them.
+    village = models.ForeignKey(
+        "orgunits.OrgUnit", on_delete=models.PROTECT, related_name="registered_persons"
+    )
+    # 户籍地: may lie outside the register's org units (migrants), so a plain code.
+    hukou_village = models.CharField(max_length=12)
+    live_births_before = models.PositiveSmallIntegerField(default=0)
+    mother = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    batch = models.ForeignKey(
+        "imports.ImportBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Derived: the state today, cached for listing and scoping (rebuilt with the spells).
+    status = models.CharField(
+        max_length=10, choices=PersonStatus.choices, default=PersonStatus.RESIDENT
+    )
+    current_village = models.CharField(max_length=12, blank=True, db_index=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Event(models.Model):
+    """One dated life event. Append-only; ``supersedes`` makes it a correction of another."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    date = models.DateField()
+    # marriage/divorce: the spouse, registered (spouse) or kept by ID number alone.
+    spouse = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    spouse_id_cipher = models.BinaryField(null=True, blank=True)
+    spouse_id_index = models.CharField(max_length=32, blank=True)
+    child = models.ForeignKey(  # birth
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    village = models.CharField(max_length=12, blank=True)  # move_in/move_within: new village
+    destination = models.CharField(max_length=200, blank=True)  # move_out: code or text
+    method = models.CharField(max_length=24, blank=True, choices=Method.choices)
+    outcome = models.CharField(max_length=20, blank=True, choices=Outcome.choices)
+    delivery_place = models.CharField(max_length=10, blank=True, choices=DeliveryPlace.choices)
+    birth_weight_g = models.PositiveIntegerField(null=True, blank=True)
+    lmp_date = models.DateField(null=True, blank=True)
+    stage = models.CharField(max_length=20, blank=True, choices=LifeStage.choices)
+    findings = models.TextField(blank=True)  # ';'-separated
+    reason = models.CharField(max_length=200, blank=True)
+    supersedes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+    )
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    batch = models.ForeignKey(
+        "imports.ImportBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["spouse"], name="event_spouse"),
+            models.Index(fields=["kind", "date"], name="event_kind_date"),
+        ]
+
+
+# ---------------------------------------------------------------------------
+# Derived tables (rebuilt per person by taizhang.register.timeline)
+
+
+class ResidenceSpell(models.Model):
+    """The person lived in ``village`` over [start, end). Sex and birth are copied for stock queries."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    village = models.CharField(max_length=12)
+    start = models.IntegerField()
+    end = models.IntegerField(default=OPEN_END)
+    end_reason = models.CharField(max_length=12, blank=True)  # death, move_out, move_within
+    sex = models.CharField(max_length=1)
+    birth = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["village", "start", "end"], name="residence_village")]
+
+
+class UnionSpell(models.Model):
+    """The person was married over [start, end). One row per registered spouse.
+
+    ``counts_marriage`` marks the one row per couple that counts in MARRIAGE_RATE:
+    the wife's, or the husband's when the wife is not in the register;
+    ``village_at_start`` is where that spouse lived on the wedding day.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    spouse = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    start = models.IntegerField()
+    end = models.IntegerField(default=OPEN_END)
+    end_reason = models.CharField(max_length=12, blank=True)  # divorce, widowhood, death
+    counts_marriage = models.BooleanField(default=False)
+    village_at_start = models.CharField(max_length=12, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["person", "start"], name="union_person")]
+
+
+class MethodSpell(models.Model):
+    """The person used ``method`` over [start, end); ``end`` is the day after the stop date,
+    because a woman who stops on day D still counts as using on D (INDICATORS.md)."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    method = models.CharField(max_length=24)
+    start = models.IntegerField()
+    end = models.IntegerField(default=OPEN_END)
+    stop_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["person", "start"], name="method_person")]
+
+
+class BirthFact(models.Model):
+    """One live birth, with what the indicators need fixed at the time of birth."""
+
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="+")
+    mother = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    child = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    date = models.IntegerField()
+    village = models.CharField(max_length=12, blank=True)  # mother's residence that day
+    sex = models.CharField(max_length=1)
+    birth_order = models.PositiveSmallIntegerField()
+    mother_age = models.PositiveSmallIntegerField()
+    delivery_place = models.CharField(max_length=10, blank=True)
+    recorded = models.IntegerField()  # ymd the birth was recorded
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["village", "date"], name="birth_village_date"),
+            models.Index(fields=["mother", "date"], name="birth_mother"),
+        ]

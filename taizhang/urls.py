@@ -1,0 +1,3 @@
+"""URL configuration; the web pages are added app by app."""
+
+urlpatterns: list = []
