@@ -1,0 +1,86 @@
+"""The ``taizhang`` command: a thin shell over the same functions the web app uses.
+
+Each app contributes its commands from its own ``cli.py`` (``register(app)``).
+Exit status: 0 success, 1 invalid input (with a row/field-level report),
+2 usage error. Bad input never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import typer
+
+app = typer.Typer(
+    name="taizhang",
+    help="Taizhang (台帐): the register, ledgers and numbers of a county's population services.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class UserError(Exception):
+    """Bad input or a refused request: the message is for the person at the keyboard."""
+
+    def __init__(self, message: str, *, status: int = 1):
+        super().__init__(message)
+        self.status = status
+
+
+def setup_django(*, migrate: bool = True) -> None:
+    """Configure Django for a command, creating or upgrading the database when needed."""
+    import django
+    from django.conf import settings
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taizhang.settings")
+    if not settings.configured or not django.apps.apps.ready:
+        django.setup()
+    if migrate:
+        _migrate_if_needed()
+
+
+def _migrate_if_needed() -> None:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
+
+
+def fail(message: str, status: int = 1) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(status)
+
+
+@contextlib.contextmanager
+def user_errors():
+    """Turn a UserError raised by the work into its message on stderr and its exit status."""
+    try:
+        yield
+    except UserError as e:
+        fail(str(e), e.status)
+
+
+_registered = False
+
+
+def get_app() -> typer.Typer:
+    """The command with every app's subcommands registered (tests invoke this)."""
+    global _registered
+    if not _registered:
+        from taizhang.imports import cli as imports_cli
+        from taizhang.indicators import cli as indicators_cli
+
+        imports_cli.register(app)
+        indicators_cli.register(app)
+        _registered = True
+    return app
+
+
+def main() -> None:
+    get_app()()
