@@ -145,8 +145,8 @@ class Event(models.Model):
     )
     spouse_id_cipher = models.BinaryField(null=True, blank=True)
     spouse_id_index = models.CharField(max_length=32, blank=True)
-    child = models.ForeignKey(  # birth
-        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    child = models.ForeignKey(  # birth; looked up through BirthFact, so no index of its own
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     village = models.CharField(max_length=12, blank=True)  # move_in/move_within: new village
     destination = models.CharField(max_length=200, blank=True)  # move_out: code or text
@@ -162,18 +162,27 @@ class Event(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
     )
     recorded_at = models.DateTimeField()
+    # Who recorded it and in which import: shown with the event, never searched by,
+    # so no index (an import writes a million events; every index costs).
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     batch = models.ForeignKey(
-        "imports.ImportBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "imports.ImportBatch",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:
-        indexes = [
-            models.Index(fields=["spouse"], name="event_spouse"),
-            models.Index(fields=["kind", "date"], name="event_kind_date"),
-        ]
+        indexes = [models.Index(fields=["kind", "date"], name="event_kind_date")]
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,155 @@
+"""The columns of every import kind, as data.
+
+``COLUMNS[kind][key]`` lists the header labels accepted for one column: the
+English key first, then its Chinese label (the one messages show), then a few
+synonyms found in county spreadsheets. Matching a header is forgiving about
+what people do to headers by hand: surrounding spaces, upper/lower case,
+full-width characters (``ＩＤ``, ``（``), a ``*`` marking a required column,
+and a label with the other language in parentheses (``身份证号(id_number)``,
+``id_number (身份证号)``, ``出生体重（克）``).
+
+``REQUIRED[kind]`` are the columns a file of that kind must have; the others
+are optional. Which values are valid is checked by the importers, not here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "orgunits": {
+        "code": ("code", "代码", "区划代码", "单位代码"),
+        "name": ("name", "名称", "单位名称"),
+        "parent": ("parent", "上级代码", "上级区划代码", "上级单位代码"),
+    },
+    "persons": {
+        "id_number": ("id_number", "身份证号", "身份证号码", "公民身份号码"),
+        "name": ("name", "姓名"),
+        "sex": ("sex", "性别"),
+        "birth_date": ("birth_date", "出生日期"),
+        "village": ("village", "现居住地代码", "现住地代码", "居住地代码"),
+        "hukou_village": ("hukou_village", "户籍地代码", "户籍村代码"),
+        "household": ("household", "户编号", "户号"),
+        "phone": ("phone", "联系电话", "电话", "手机号码"),
+        "ethnicity": ("ethnicity", "民族"),
+        "live_births_before": ("live_births_before", "已生育子女数"),
+    },
+    "events": {
+        "id_number": ("id_number", "身份证号", "身份证号码", "公民身份号码"),
+        "event": ("event", "事件", "事件类型"),
+        "date": ("date", "日期", "事件日期", "发生日期"),
+        "spouse_id_number": ("spouse_id_number", "配偶身份证号", "配偶身份证号码"),
+        "lmp_date": ("lmp_date", "末次月经日期", "末次月经"),
+        "child_id_number": ("child_id_number", "子女身份证号", "子女身份证号码"),
+        "child_name": ("child_name", "子女姓名"),
+        "child_sex": ("child_sex", "子女性别"),
+        "delivery_place": ("delivery_place", "分娩地点"),
+        "birth_weight_g": ("birth_weight_g", "出生体重"),
+        "outcome": ("outcome", "妊娠结局"),
+        "village": ("village", "迁入地代码/村代码", "迁入地代码", "村代码", "迁往地"),
+        "method": ("method", "避孕方法"),
+        "reason": ("reason", "原因", "停用原因"),
+        "findings": ("findings", "检查结果"),
+        "stage": ("stage", "五期阶段"),
+        "recorded_at": ("recorded_at", "登记时间"),
+    },
+    "reports": {
+        "org": ("org", "单位代码", "上报单位代码"),
+        "period": ("period", "报告期", "月份"),
+        "item": ("item", "项目", "报表项目"),
+        "value": ("value", "数值", "数量"),
+        "submitted_at": ("submitted_at", "上报时间"),
+        "submitted_by": ("submitted_by", "上报人", "填报人"),
+    },
+    "census": {
+        "org": ("org", "单位代码", "区划代码"),
+        "year": ("year", "年份", "普查年份"),
+        "sex": ("sex", "性别"),
+        "age": ("age", "年龄"),
+        "population": ("population", "人口数", "人数"),
+    },
+}
+
+REQUIRED: dict[str, set[str]] = {
+    "orgunits": {"code", "name"},
+    "persons": {"id_number", "name", "sex", "village"},
+    "events": {"id_number", "event", "date"},
+    "reports": {"org", "period", "item", "value"},
+    "census": {"org", "year", "sex", "age", "population"},
+}
+
+KINDS: tuple[str, ...] = tuple(COLUMNS)
+
+# Characters people put around a header that carry no meaning.
+_DECORATION = " \t\r\n\ufeff*:："
+_PARENTHESISED = re.compile(r"(.*?)\s*\(([^()]*)\)\s*", re.S)
+_SEPARATORS = re.compile(r"[\s_\-]+")
+
+
+def normalize_label(label: str) -> str:
+    """The form of a header label that matching compares: NFKC, trimmed, case-folded.
+
+    NFKC turns full-width letters, digits and parentheses into their ASCII
+    forms; spaces, underscores and hyphens are dropped so that ``ID Number``,
+    ``id-number`` and ``身份证 号`` match ``id_number`` and ``身份证号``.
+    """
+    text = unicodedata.normalize("NFKC", label).strip(_DECORATION).casefold()
+    return _SEPARATORS.sub("", text)
+
+
+def _build_lookup() -> dict[str, dict[str, str]]:
+    lookup: dict[str, dict[str, str]] = {}
+    for kind, columns in COLUMNS.items():
+        table: dict[str, str] = {}
+        for key, labels in columns.items():
+            for text in labels:
+                if table.setdefault(normalize_label(text), key) != key:
+                    raise ValueError(f"{kind}: the label {text!r} names two columns")
+        lookup[kind] = table
+    return lookup
+
+
+_LOOKUP = _build_lookup()
+
+
+def column_key(kind: str, header: str) -> str | None:
+    """The canonical key a header names in files of ``kind``, or None if it names none.
+
+    ``身份证号（id_number）`` and ``id_number (身份证号)`` are accepted when either
+    part names the column and the two parts do not name different columns;
+    ``出生体重（克）`` is accepted because its first part names the column.
+    """
+    lookup = _LOOKUP[kind]
+    key = lookup.get(normalize_label(header))
+    if key is not None:
+        return key
+    parts = _PARENTHESISED.fullmatch(unicodedata.normalize("NFKC", header).strip(_DECORATION))
+    if parts is None:
+        return None
+    keys = {lookup.get(normalize_label(part)) for part in parts.groups()} - {None}
+    return keys.pop() if len(keys) == 1 else None
+
+
+def label(kind: str, key: str) -> str:
+    """The column as messages name it: ``身份证号 (id_number)``."""
+    return f"{COLUMNS[kind][key][1]} ({key})"
+
+
+def guess_kind(headers: Iterable[str]) -> str | None:
+    """The kind of a file from its header labels, or None when no kind (or several) fit.
+
+    A kind fits when every one of its required columns is present. An events
+    file has the columns of a persons file too when it carries ``name``,
+    ``sex`` and ``village``; its ``event`` column decides for events.
+    """
+    headers = [h for h in headers if h is not None]
+    fitting = []
+    for kind in KINDS:
+        present = {column_key(kind, h) for h in headers}
+        if REQUIRED[kind] <= present:
+            fitting.append(kind)
+    if "events" in fitting and "persons" in fitting:
+        fitting.remove("persons")
+    return fitting[0] if len(fitting) == 1 else None

@@ -1,0 +1,269 @@
+"""Import of life events (CONTRACTS.md "events").
+
+Each row is checked on its own first (known person, real date not in the future,
+the columns its event type needs), then all rows together against the register
+by the timeline (``taizhang.register.timeline``): a birth to a man, a second
+marriage of a married person, an event after death ... are row errors. A birth
+creates the child as a person living with the mother, or links the person
+already registered with that ID number. A marriage is one event for the couple:
+each spouse's row for the same day records it once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from taizhang.imports import fields
+from taizhang.imports.fields import FieldError
+from taizhang.lib import crypto, idnumber
+from taizhang.orgunits.models import OrgUnit
+from taizhang.register import actions, db
+from taizhang.register.models import DeliveryPlace, EventKind, LifeStage, Method, Outcome, Person
+from taizhang.register.timeline import EventFacts
+
+KINDS = [k for k in EventKind.values if k != "void"]
+
+
+def run(ctx) -> dict[str, int]:
+    table, errors, today = ctx.table, ctx.errors, ctx.today
+    ix = table.index
+    villages = set(OrgUnit.objects.villages().values_list("code", flat=True))
+
+    def get(values, key):
+        i = ix.get(key)
+        return values[i] if i is not None else ""
+
+    # Pass 1: the ID numbers in the file, so that one lookup finds every known person
+    # and the children that birth rows of this file create.
+    ids: dict[str, str] = {}  # raw -> normalized ('' when invalid)
+
+    def norm(raw):
+        if raw not in ids:
+            try:
+                ids[raw] = idnumber.normalize(raw, today=today)
+            except idnumber.IDNumberError:
+                ids[raw] = ""
+        return ids[raw]
+
+    for _n, values in table.rows:
+        norm(get(values, "id_number"))
+        if get(values, "spouse_id_number"):
+            norm(get(values, "spouse_id_number"))
+        if get(values, "child_id_number"):
+            norm(get(values, "child_id_number"))
+    index = {idn: crypto.blind_index(idn) for idn in set(ids.values()) if idn}
+    quote = db.connection.ops.quote_name
+    known = {
+        r[0]: r[1:]
+        for r in db.select_where_in(
+            f"SELECT id_index, id, sex, birth_date, mother_id, household_id, hukou_village "
+            f"FROM {quote(Person._meta.db_table)} WHERE id_index IN ({{in}})",
+            list(index.values()),
+        )
+    }
+    person_of = {idn: known[ix_][0] for idn, ix_ in index.items() if ix_ in known}
+    sex_of = {known[ix_][0]: known[ix_][1] for ix_ in index.values() if ix_ in known}
+
+    # Children created by this file's birth rows get reserved ids now.
+    births = [
+        (n, values)
+        for n, values in table.rows
+        if get(values, "event").strip().lower() == "birth"
+        and norm(get(values, "child_id_number"))
+        and norm(get(values, "child_id_number")) not in person_of
+    ]
+    new_child_ids = sorted({norm(get(v, "child_id_number")) for _, v in births})
+    child_pk = dict(zip(new_child_ids, actions.reserve_person_ids(len(new_child_ids)), strict=True))
+    for idn, pk in child_pk.items():
+        sex_of[pk] = idnumber.sex(idn)
+    children: dict[int, actions.NewPerson] = {}
+
+    # Pass 2: every row on its own. Dates repeat across a large file, so each distinct
+    # text is parsed once.
+    dates: dict[str, dt.date] = {}
+    new_events: list[EventFacts] = []
+    for n, values in table.rows:
+        column = "id_number"
+        try:
+            raw = get(values, "id_number")
+            idn = ids.get(raw) or fields.id_number(raw, today)
+            pk = person_of.get(idn) or child_pk.get(idn)
+            if pk is None:
+                raise FieldError(f"no person with ID number {idnumber.mask(idn)} is in the register")
+            column = "event"
+            kind = fields.choice(get(values, "event"), KINDS, what="event type")
+            column = "date"
+            text = get(values, "date")
+            date = dates.get(text)
+            if date is None:
+                date = dates[text] = fields.date(text, today)
+            e = EventFacts(kind=kind, date=date, person=pk, row=n, extra={})
+            column = _fill(e, kind, get, values, today, villages, norm, person_of, sex_of)
+            if kind == "birth":
+                column = "child_id_number"
+                _birth(e, get(values, "child_id_number"), get, values, today, person_of,
+                       child_pk, known, index, children)
+            column = "recorded_at"
+            if get(values, "recorded_at"):
+                recorded = fields.date(get(values, "recorded_at")[:10], today, what="recording date")
+                if recorded < date:
+                    raise FieldError(f"the event was recorded ({recorded}) before it happened ({date})")
+                e.recorded = recorded
+                e.extra["recorded_at"] = dt.datetime.combine(recorded, dt.time(12), dt.UTC)
+        except FieldError as err:
+            errors.add(n, column, str(err))
+            continue
+        new_events.append(e)
+    if ctx.progress:
+        ctx.progress("check", len(table.rows), len(table.rows))
+
+    # Children born to the same mother twice in this file, or to two mothers.
+    seen_child: dict[int, EventFacts] = {}
+    for e in new_events:
+        if e.kind == "birth":
+            first = seen_child.setdefault(e.child, e)
+            if first is not e and (first.person, first.date) != (e.person, e.date):
+                errors.add(e.row, "child_id_number", f"the same child is born on row {first.row}")
+    # With row errors already found, the timeline still checks the valid rows (so every
+    # contradiction is reported at once) but nothing is written.
+
+    # Households of new children: their mother's.
+    mothers = {c.mother for c in children.values()}
+    if mothers:
+        household = dict(
+            Person.objects.filter(pk__in=list(mothers)).values_list("pk", "household_id")
+        )
+        hukou = dict(Person.objects.filter(pk__in=list(mothers)).values_list("pk", "hukou_village"))
+        for c in children.values():
+            c.household = household.get(c.mother)
+            c.hukou_village = hukou.get(c.mother, "")
+
+    def progress(done, total):
+        if ctx.progress:
+            ctx.progress("check", done, total)
+
+    outcome = actions.record_events(
+        new_events, new_children=children, user=ctx.user, batch=ctx.batch, today=today,
+        write=not errors, progress=progress,
+    )
+    if outcome.problems:
+        first_row = {}
+        for e in new_events:
+            first_row.setdefault(e.person, e.row)
+        for p in outcome.problems:
+            row = p.event.row or (p.cause.row if p.cause else None) or first_row.get(p.event.person)
+            errors.add(row or 0, p.column, p.message)
+    if errors:
+        return {}
+    return {
+        "events": outcome.counts["events"],
+        "children_created": outcome.counts["persons_created"],
+        "unchanged": outcome.counts["events_unchanged"],
+    }
+
+
+def _fill(e: EventFacts, kind, get, values, today, villages, norm, person_of, sex_of) -> str:
+    """Read the columns the event type needs into ``e``; returns the column being read."""
+    column = "event"
+    if kind in ("marriage", "divorce"):
+        column = "spouse_id_number"
+        raw = get(values, "spouse_id_number")
+        if not raw:
+            if kind == "marriage":
+                raise FieldError("a marriage needs the spouse's ID number")
+            return column
+        spouse = fields.id_number(raw, today)
+        if spouse in person_of:
+            e.spouse = person_of[spouse]
+            if e.spouse == e.person:
+                raise FieldError("the spouse is the person themselves")
+            if sex_of.get(e.spouse) == sex_of.get(e.person):
+                raise FieldError("the spouse has the same sex as the person")
+        else:
+            if idnumber.sex(spouse) == sex_of.get(e.person):
+                raise FieldError("the spouse's ID number is of the same sex as the person")
+            e.spouse_key = crypto.blind_index(spouse)
+            e.extra["spouse_id_cipher"] = crypto.encrypt(spouse)
+    elif kind == "pregnancy":
+        column = "lmp_date"
+        e.lmp_date = fields.optional_date(get(values, "lmp_date"), today, what="last menstrual period")
+    elif kind == "outcome":
+        column = "outcome"
+        e.outcome = fields.choice(get(values, "outcome"), Outcome.values, what="pregnancy outcome")
+    elif kind in ("move_in", "move_within"):
+        column = "village"
+        e.village = fields.village(get(values, "village"), villages)
+    elif kind == "move_out":
+        column = "village"
+        e.extra["destination"] = get(values, "village")[:200]
+    elif kind == "method_start":
+        column = "method"
+        e.method = fields.choice(get(values, "method"), Method.values, what="method")
+    elif kind == "method_stop":
+        column = "method"
+        if get(values, "method"):
+            e.method = fields.choice(get(values, "method"), Method.values, what="method")
+        e.reason = get(values, "reason")[:200]
+    elif kind in ("checkup", "screening", "followup"):
+        column = "findings"
+        e.findings = ";".join(f.strip() for f in get(values, "findings").split(";") if f.strip())
+    elif kind == "education":
+        column = "stage"
+        e.stage = fields.choice(get(values, "stage"), LifeStage.values, what="life stage")
+    return column
+
+
+def _birth(e, raw, get, values, today, person_of, child_pk, known, index, children) -> None:
+    if not raw:
+        raise FieldError("a birth needs the child's ID number")
+    child_id = fields.id_number(raw, today)
+    if idnumber.birth_date(child_id) != e.date:
+        raise FieldError(
+            f"the child's ID number gives birth date {idnumber.birth_date(child_id)}, not {e.date}"
+        )
+    child_sex_raw = get(values, "child_sex")
+    if not child_sex_raw:
+        raise FieldError("a birth needs the child's sex (child_sex)")
+    try:
+        child_sex = fields.sex(child_sex_raw)
+    except FieldError as err:
+        raise FieldError(f"child_sex: {err}") from None
+    if child_sex != idnumber.sex(child_id):
+        raise FieldError(
+            f"child_sex {child_sex_raw} does not agree with the child's ID number "
+            f"({fields.SEX_WORDS[idnumber.sex(child_id)]})"
+        )
+    try:
+        e.delivery_place = fields.choice(
+            get(values, "delivery_place"), DeliveryPlace.values, what="delivery place"
+        )
+    except FieldError as err:
+        raise FieldError(f"delivery_place: {err}") from None
+    weight = get(values, "birth_weight_g")
+    if weight:
+        try:
+            e.extra["birth_weight_g"] = fields.integer(weight, low=300, high=7000, what="birth weight in grams")
+        except FieldError as err:
+            raise FieldError(f"birth_weight_g: {err}") from None
+    e.child_sex = child_sex
+    if child_id in person_of:
+        pk = person_of[child_id]
+        _pk, _sex, _birth, mother, _hh, _hukou = known[index[child_id]]
+        if mother is not None and mother != e.person:
+            raise FieldError("the child is registered with another mother")
+        if pk == e.person:
+            raise FieldError("a person cannot be their own child")
+        e.child = pk
+        return
+    pk = child_pk[child_id]
+    e.child = pk
+    name = get(values, "child_name")
+    if not name:
+        raise FieldError("a birth of a child not yet in the register needs child_name")
+    children.setdefault(
+        pk,
+        actions.NewPerson(
+            pk=pk, name=name[:50], sex=child_sex, birth=e.date, id_number=child_id,
+            mother=e.person, row=e.row,
+        ),
+    )

@@ -1,0 +1,578 @@
+"""The demographic indicators of INDICATORS.md, each declared once.
+
+Two layers, in the manner of DHIS2:
+
+- **Measures** are named record-level expressions: ``births_in(period)``,
+  ``residents_on(day)``, ``mwra_on(day)`` ... each returns :class:`Records`, the
+  rows of one register table (or join) that satisfy a condition, each naming the
+  person behind it and the village it is counted in. Every figure and every
+  drill-down is built from these, so a count and the list of persons behind it
+  can never disagree.
+- **Indicators** declare a code, names, a numerator and a denominator
+  (:class:`Figure`: a count of a measure, a mean or difference of counts, or the
+  total fertility rate), a factor and a unit.
+
+The engine (``taizhang.indicators.engine``) turns the counts the figures need into
+a few grouped SQL queries and evaluates the figures per org unit. Nothing here
+touches a database.
+
+Register conventions (``taizhang.register.models``): dates are ``YYYYMMDD``
+integers, spells are half-open ``[start, end)``, so "resident at the end of day D"
+is ``start <= D < end``. START stocks use residence at the end of the day before
+the period and age on its first day; END stocks use residence and age on its last
+day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import operator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import ibis.expr.types as ir
+
+from taizhang.indicators.tables import (
+    birth_facts,
+    method_spells,
+    persons,
+    residence_spells,
+    union_spells,
+)
+from taizhang.lib.periods import ymd
+from taizhang.register.models import MALE_METHODS, MODERN_METHODS
+
+if TYPE_CHECKING:
+    from taizhang.lib.periods import Period
+
+Number = int | float
+
+# ---------------------------------------------------------------------------
+# Records and measures
+
+
+@dataclass(frozen=True, eq=False)
+class Records:
+    """The rows of ``base`` that meet every one of ``conditions``: one record per
+    counted event or person.
+
+    ``person`` names the column holding the person behind each record (the child
+    for a birth, the deceased for a death, the woman for MWRA) and ``village`` the
+    column of the village it is counted in; an org unit counts the records whose
+    village code starts with its own code. Conditions are kept apart (not folded
+    into one expression) so the engine can see which ones several measures share.
+    """
+
+    base: ir.Table
+    conditions: tuple[ir.BooleanValue, ...]
+    person: str = "person_id"
+    village: str = "village"
+
+    @property
+    def where(self) -> ir.BooleanValue:
+        """All the conditions together."""
+        return functools.reduce(operator.and_, self.conditions)
+
+    def filter(self, *conditions: ir.BooleanValue) -> Records:
+        """The same records narrowed by further conditions on ``base``."""
+        return replace(self, conditions=self.conditions + conditions)
+
+    def to_expr(self) -> ir.Table:
+        """The records as a table of ``person_id`` and ``village``."""
+        kept = self.base.filter(*self.conditions)
+        return kept.select(person_id=kept[self.person], village=kept[self.village])
+
+
+def age_on(birth: ir.IntegerValue, day: dt.date) -> ir.IntegerValue:
+    """Age in completed years on ``day`` of someone born on ``birth`` (a ymd column)."""
+    return (ymd(day) - birth) // 10000
+
+
+def _covers(spells: ir.Table, day: int) -> ir.BooleanValue:
+    """The spell holds at the end of ``day``: events dated D take effect on D, so a spell
+    starting on D counts and one ending on D does not."""
+    return (spells.start <= day) & (spells.end > day)
+
+
+def _woman_15_49(spells: ir.Table, age_day: dt.date) -> ir.BooleanValue:
+    return (spells.sex == "F") & age_on(spells.birth, age_day).between(15, 49)
+
+
+def _in_period(column: ir.IntegerValue, period: Period) -> ir.BooleanValue:
+    return column.between(ymd(period.start), ymd(period.end))
+
+
+def residents_on(day: dt.date) -> Records:
+    """Persons resident at the end of ``day``, counted in their village."""
+    r = residence_spells
+    return Records(r, (_covers(r, ymd(day)),))
+
+
+def women_15_49_on(day: dt.date, age_day: dt.date | None = None) -> Records:
+    """Women resident at the end of ``day`` and aged 15–49 on ``age_day`` (default ``day``)."""
+    r = residence_spells
+    return residents_on(day).filter(_woman_15_49(r, age_day or day))
+
+
+def deaths_in(period: Period) -> Records:
+    """Deaths in the period, counted where the deceased lived (their spell ends on the day)."""
+    r = residence_spells
+    return Records(r, (r.end_reason == "death", _in_period(r.end, period)))
+
+
+def births_in(period: Period) -> Records:
+    """Live births in the period (one per child), counted where the mother lived that day."""
+    b = birth_facts
+    return Records(b, (_in_period(b.date, period),), person="child_id")
+
+
+def male_births_in(period: Period) -> Records:
+    return births_in(period).filter(birth_facts.sex == "M")
+
+
+def female_births_in(period: Period) -> Records:
+    return births_in(period).filter(birth_facts.sex == "F")
+
+
+def births_of_order(period: Period, low: int, high: int | None = None) -> Records:
+    """Live births in the period whose birth order lies in [low, high] (no upper bound if None)."""
+    order = birth_facts.birth_order
+    return births_in(period).filter(order >= low if high is None else order.between(low, high))
+
+
+def facility_births_in(period: Period) -> Records:
+    return births_in(period).filter(birth_facts.delivery_place == "facility")
+
+
+def births_to_women_15_49_in(period: Period) -> Records:
+    """Live births in the period to mothers aged 15–49 at the birth (the births TFR sums)."""
+    return births_in(period).filter(birth_facts.mother_age.between(15, 49))
+
+
+def marriages_in(period: Period) -> Records:
+    """Marriages in the period: a couple once, under the wife (the husband if she is not
+    registered), counted where that spouse lived on the wedding day."""
+    u = union_spells
+    return Records(u, (u.counts_marriage, _in_period(u.start, period)), village="village_at_start")
+
+
+def _married_on(person_id: ir.IntegerValue, day: int) -> ir.BooleanValue:
+    u = union_spells
+    return person_id.isin(u.filter(_covers(u, day)).person_id)
+
+
+def _using_method_on(person_id: ir.IntegerValue, day: int, modern: bool) -> ir.BooleanValue:
+    """The woman's own method spell contains ``day``, or her husband's condom or male
+    sterilisation does (a couple counts once, under the wife)."""
+    m, u = method_spells, union_spells
+    own = m.filter(_covers(m, day))
+    if modern:
+        own = own.filter(own.method.isin(sorted(MODERN_METHODS)))
+    husbands_using = m.filter(_covers(m, day), m.method.isin(sorted(MALE_METHODS)))
+    wives_of_users = u.filter(_covers(u, day), u.spouse_id.isin(husbands_using.person_id))
+    return person_id.isin(own.person_id) | person_id.isin(wives_of_users.person_id)
+
+
+@functools.lru_cache(maxsize=32)
+def _women_with_parity(day: int) -> ir.Table:
+    """Residence spells with each person's parity on ``day``: live births declared at
+    registration plus her live births dated on or before ``day``."""
+    r, b, p = residence_spells, birth_facts, persons
+    so_far = b.filter(b.date <= day)
+    born = so_far.group_by(mother_id=so_far.mother_id).aggregate(born=so_far.count())
+    declared = p.select(declared_id=p.id, live_births_before=p.live_births_before)
+    joined = r.join(declared, r.person_id == declared.declared_id).left_join(
+        born, r.person_id == born.mother_id
+    )
+    return joined.select(
+        *residence_spells.columns,
+        parity=joined.live_births_before + joined.born.fill_null(0),
+    )
+
+
+def mwra_on(day: dt.date) -> Records:
+    """Married women of reproductive age: resident, aged 15–49 and married at the end of ``day``."""
+    d = ymd(day)
+    w = _women_with_parity(d)
+    return Records(w, (_covers(w, d), _woman_15_49(w, day), _married_on(w.person_id, d)))
+
+
+def using_method_on(day: dt.date, *, modern: bool = False) -> Records:
+    """MWRA on ``day`` using a method that day (a modern one if ``modern``)."""
+    d = ymd(day)
+    w = _women_with_parity(d)
+    return mwra_on(day).filter(_using_method_on(w.person_id, d, modern))
+
+
+def mwra_of_parity_on(day: dt.date, low: int, high: int | None = None) -> Records:
+    """MWRA on ``day`` whose parity that day lies in [low, high] (no upper bound if None)."""
+    parity = _women_with_parity(ymd(day)).parity
+    return mwra_on(day).filter(parity >= low if high is None else parity.between(low, high))
+
+
+# Stocks of a period: START is the end of the day before its first day (age on the
+# first day), END the end of its last day.
+
+
+def population_at_start(period: Period) -> Records:
+    return residents_on(period.day_before_start)
+
+
+def population_at_end(period: Period) -> Records:
+    return residents_on(period.end)
+
+
+def women_15_49_at_start(period: Period) -> Records:
+    return women_15_49_on(period.day_before_start, age_day=period.start)
+
+
+def women_15_49_at_end(period: Period) -> Records:
+    return women_15_49_on(period.end)
+
+
+def mwra_at_end(period: Period) -> Records:
+    return mwra_on(period.end)
+
+
+# ---------------------------------------------------------------------------
+# Figures: what a numerator or denominator is made of
+
+Measure = Callable[["Period"], Records]
+
+
+@dataclass(frozen=True, eq=False)
+class Tally:
+    """A count the engine must make: the number of ``records`` per village, and per
+    value of ``by`` when given."""
+
+    records: Records
+    by: ir.Value | None = None
+
+
+class Figure(ABC):
+    """A numerator or denominator: a number made of counts of records."""
+
+    @abstractmethod
+    def counts(self) -> list[Count]:
+        """The counts this figure is made of."""
+
+    @abstractmethod
+    def evaluate(self, period: Period, value_of: ValueOf) -> Number:
+        """The figure, given the value of each of its counts (for one org unit)."""
+
+    @abstractmethod
+    def records(self, period: Period) -> list[Records]:
+        """The records behind the figure (for a drill-down)."""
+
+
+@dataclass(frozen=True)
+class Count(Figure):
+    """The number of records of a measure (per value of ``by``, if given)."""
+
+    measure: Measure
+    by: Callable[[Period], ir.Value] | None = None
+
+    def tally(self, period: Period) -> Tally:
+        """What the engine counts for this figure over ``period``."""
+        return Tally(self.measure(period), self.by(period) if self.by else None)
+
+    def counts(self) -> list[Count]:
+        return [self]
+
+    def evaluate(self, period: Period, value_of: ValueOf) -> Number:
+        return value_of(self)
+
+    def records(self, period: Period) -> list[Records]:
+        return [self.measure(period)]
+
+
+# The value of a count for one org unit: an int, or {key: int} for a count with ``by``.
+ValueOf = Callable[[Count], Any]
+
+
+@dataclass(frozen=True)
+class Mean(Figure):
+    """The average of two figures, e.g. the START and END populations."""
+
+    first: Figure
+    second: Figure
+
+    def counts(self) -> list[Count]:
+        return self.first.counts() + self.second.counts()
+
+    def evaluate(self, period: Period, value_of: ValueOf) -> Number:
+        return (self.first.evaluate(period, value_of) + self.second.evaluate(period, value_of)) / 2
+
+    def records(self, period: Period) -> list[Records]:
+        return self.first.records(period) + self.second.records(period)
+
+
+@dataclass(frozen=True)
+class Difference(Figure):
+    """One figure minus another, e.g. births minus deaths."""
+
+    first: Figure
+    second: Figure
+
+    def counts(self) -> list[Count]:
+        return self.first.counts() + self.second.counts()
+
+    def evaluate(self, period: Period, value_of: ValueOf) -> Number:
+        return self.first.evaluate(period, value_of) - self.second.evaluate(period, value_of)
+
+    def records(self, period: Period) -> list[Records]:
+        return self.first.records(period) + self.second.records(period)
+
+
+def days_in_year(year: int) -> int:
+    return (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days
+
+
+@dataclass(frozen=True)
+class TotalFertility(Figure):
+    """Σ over ages x of ASFR_x = births to mothers aged x ÷ the mean of the women aged x at
+    START and at END (an age with no women contributes 0); for a period shorter than a
+    year, scaled by the days of its calendar year over its days."""
+
+    births: Count  # by the mother's age at the birth
+    women_at_start: Count  # by age on the first day
+    women_at_end: Count  # by age on the last day
+    ages: range = range(15, 50)
+
+    def counts(self) -> list[Count]:
+        return [self.births, self.women_at_start, self.women_at_end]
+
+    def evaluate(self, period: Period, value_of: ValueOf) -> Number:
+        births: Mapping[int, int] = value_of(self.births)
+        at_start: Mapping[int, int] = value_of(self.women_at_start)
+        at_end: Mapping[int, int] = value_of(self.women_at_end)
+        total = 0.0
+        for age in self.ages:
+            women = (at_start.get(age, 0) + at_end.get(age, 0)) / 2
+            if women:
+                total += births.get(age, 0) / women
+        year_days = days_in_year(period.year)
+        return total if period.days == year_days else total * year_days / period.days
+
+    def records(self, period: Period) -> list[Records]:
+        return self.births.records(period)
+
+
+# ---------------------------------------------------------------------------
+# Indicators
+
+PERSONS = "persons"
+PER_MILLE = "per_mille"
+PER_100 = "per_100"
+PERCENT = "percent"
+CHILDREN_PER_WOMAN = "children_per_woman"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One indicator: value = numerator ÷ denominator × factor, or the numerator itself
+    when there is no denominator."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    numerator: Figure
+    denominator: Figure | None
+    factor: int
+    unit: str
+
+    def result(self, numerator: Number, denominator: Number | None) -> dict:
+        """The indicator's entry in the "Numbers" JSON (CONTRACTS.md)."""
+        if self.denominator is None:
+            value = round(numerator, 2) if isinstance(numerator, float) else numerator
+        elif denominator == 0:
+            value = None
+        else:
+            value = round(numerator / denominator * self.factor, 2)
+        return {
+            "code": self.code,
+            "value": value,
+            "numerator": numerator,
+            "denominator": denominator,
+            "unit": self.unit,
+        }
+
+
+POP_START = Count(population_at_start)
+POP_END = Count(population_at_end)
+POP_AVG = Mean(POP_START, POP_END)
+BIRTHS = Count(births_in)
+DEATHS = Count(deaths_in)
+MWRA_END = Count(mwra_at_end)
+
+
+def _parity_at_end(low: int, high: int | None = None) -> Count:
+    return Count(lambda period: mwra_of_parity_on(period.end, low, high))
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("POP_START", "期初人口", "Population at start", POP_START, None, 1, PERSONS),
+    Indicator("POP_END", "期末人口", "Population at end", POP_END, None, 1, PERSONS),
+    Indicator("POP_AVG", "平均人口", "Average population", POP_AVG, None, 1, PERSONS),
+    Indicator("BIRTHS", "出生人数", "Live births", BIRTHS, None, 1, PERSONS),
+    Indicator("DEATHS", "死亡人数", "Deaths", DEATHS, None, 1, PERSONS),
+    Indicator("CBR", "人口出生率", "Crude birth rate", BIRTHS, POP_AVG, 1000, PER_MILLE),
+    Indicator("CDR", "人口死亡率", "Crude death rate", DEATHS, POP_AVG, 1000, PER_MILLE),
+    Indicator(
+        "RNI",
+        "自然增长率",
+        "Rate of natural increase",
+        Difference(BIRTHS, DEATHS),
+        POP_AVG,
+        1000,
+        PER_MILLE,
+    ),
+    Indicator(
+        "SRB",
+        "出生人口性别比",
+        "Sex ratio at birth",
+        Count(male_births_in),
+        Count(female_births_in),
+        100,
+        PER_100,
+    ),
+    Indicator(
+        "BIRTH_ORDER_1",
+        "一孩率",
+        "Share of first births",
+        Count(lambda period: births_of_order(period, 1, 1)),
+        BIRTHS,
+        100,
+        PERCENT,
+    ),
+    Indicator(
+        "BIRTH_ORDER_2",
+        "二孩率",
+        "Share of second births",
+        Count(lambda period: births_of_order(period, 2, 2)),
+        BIRTHS,
+        100,
+        PERCENT,
+    ),
+    Indicator(
+        "BIRTH_ORDER_3P",
+        "多孩率",
+        "Share of third and higher births",
+        Count(lambda period: births_of_order(period, 3)),
+        BIRTHS,
+        100,
+        PERCENT,
+    ),
+    Indicator(
+        "GFR",
+        "一般生育率",
+        "General fertility rate",
+        BIRTHS,
+        Mean(Count(women_15_49_at_start), Count(women_15_49_at_end)),
+        1000,
+        PER_MILLE,
+    ),
+    Indicator(
+        "TFR",
+        "总和生育率",
+        "Total fertility rate",
+        TotalFertility(
+            births=Count(births_to_women_15_49_in, by=lambda period: birth_facts.mother_age),
+            women_at_start=Count(
+                women_15_49_at_start, by=lambda period: age_on(residence_spells.birth, period.start)
+            ),
+            women_at_end=Count(
+                women_15_49_at_end, by=lambda period: age_on(residence_spells.birth, period.end)
+            ),
+        ),
+        None,
+        1,
+        CHILDREN_PER_WOMAN,
+    ),
+    Indicator(
+        "FACILITY_DELIVERY",
+        "住院分娩率",
+        "Facility delivery rate",
+        Count(facility_births_in),
+        BIRTHS,
+        100,
+        PERCENT,
+    ),
+    Indicator(
+        "MARRIAGE_RATE",
+        "结婚率",
+        "Crude marriage rate",
+        Count(marriages_in),
+        POP_AVG,
+        1000,
+        PER_MILLE,
+    ),
+    Indicator(
+        "MWRA",
+        "已婚育龄妇女数",
+        "Married women of reproductive age",
+        MWRA_END,
+        None,
+        1,
+        PERSONS,
+    ),
+    Indicator(
+        "MWRA_SHARE",
+        "已婚育龄妇女占总人口比例",
+        "Married women 15–49 as a share of the population",
+        MWRA_END,
+        POP_END,
+        100,
+        PERCENT,
+    ),
+    Indicator(
+        "CPR",
+        "综合节育率",
+        "Contraceptive prevalence rate",
+        Count(lambda period: using_method_on(period.end)),
+        MWRA_END,
+        100,
+        PERCENT,
+    ),
+    Indicator(
+        "MCPR",
+        "现代方法避孕率",
+        "Modern contraceptive prevalence rate",
+        Count(lambda period: using_method_on(period.end, modern=True)),
+        MWRA_END,
+        100,
+        PERCENT,
+    ),
+    Indicator(
+        "PARITY_0",
+        "无孩妇女比例",
+        "Share of MWRA with no live birth",
+        _parity_at_end(0, 0),
+        MWRA_END,
+        100,
+        PERCENT,
+    ),
+    Indicator(
+        "PARITY_1",
+        "一孩妇女比例",
+        "Share of MWRA with one live birth",
+        _parity_at_end(1, 1),
+        MWRA_END,
+        100,
+        PERCENT,
+    ),
+    Indicator(
+        "PARITY_2P",
+        "二孩及以上妇女比例",
+        "Share of MWRA with two or more live births",
+        _parity_at_end(2),
+        MWRA_END,
+        100,
+        PERCENT,
+    ),
+)
+
+INDICATORS_BY_CODE: dict[str, Indicator] = {i.code: i for i in INDICATORS}

@@ -1,0 +1,79 @@
+"""The register's tables as the indicator engine sees them: unbound Ibis tables.
+
+The engine writes each figure once, as an Ibis expression over these tables, and
+compiles it to the SQL dialect of whatever database holds them (Django's own
+connection today; duckdb or Spark over an extract tomorrow). Only the columns the
+indicators read are declared; the names are the Django tables' and columns'
+(``taizhang.register.models``). Dates are ``YYYYMMDD`` integers and spells are
+half-open ``[start, end)``.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+residence_spells: ir.Table = ibis.table(
+    {
+        "id": "!int64",
+        "person_id": "!int64",
+        "village": "!string",
+        "start": "!int32",
+        "end": "!int32",
+        "end_reason": "!string",
+        "sex": "!string",
+        "birth": "!int32",
+    },
+    name="register_residencespell",
+)
+
+union_spells: ir.Table = ibis.table(
+    {
+        "id": "!int64",
+        "person_id": "!int64",
+        "spouse_id": "int64",  # null when the spouse is not in the register
+        "start": "!int32",
+        "end": "!int32",
+        "end_reason": "!string",
+        "counts_marriage": "!boolean",
+        "village_at_start": "!string",
+    },
+    name="register_unionspell",
+)
+
+method_spells: ir.Table = ibis.table(
+    {
+        "id": "!int64",
+        "person_id": "!int64",
+        "method": "!string",
+        "start": "!int32",
+        "end": "!int32",  # the day after the stop date
+    },
+    name="register_methodspell",
+)
+
+birth_facts: ir.Table = ibis.table(
+    {
+        "id": "!int64",
+        "event_id": "!int64",
+        "mother_id": "!int64",
+        "child_id": "!int64",
+        "date": "!int32",
+        "village": "!string",  # the mother's residence that day; '' when not resident
+        "sex": "!string",
+        "birth_order": "!int32",
+        "mother_age": "!int32",
+        "delivery_place": "!string",
+        "recorded": "!int32",
+    },
+    name="register_birthfact",
+)
+
+persons: ir.Table = ibis.table(
+    {
+        "id": "!int64",
+        "sex": "!string",
+        "live_births_before": "!int32",
+    },
+    name="register_person",
+)

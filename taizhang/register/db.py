@@ -1,0 +1,90 @@
+"""Bulk database helpers for the register's write path.
+
+Imports write hundreds of thousands of rows; the ORM's per-object overhead would
+dominate, so the write path inserts plain tuples with ``executemany`` on
+Django's own connection (same transaction, both SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.db import connection
+
+CHUNK = 900  # stays under SQLite's limit on bound parameters per statement
+
+
+def chunks(items: Sequence, size: int = CHUNK):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Insert ``rows`` (tuples in ``columns`` order) into ``table``; returns the count."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    if not rows:
+        return 0
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(table), ", ".join(quote(c) for c in columns), ", ".join(["%s"] * len(columns))
+    )
+    with connection.cursor() as cursor:
+        for part in chunks(rows, 20000):
+            cursor.executemany(sql, part)
+    return len(rows)
+
+
+def delete_where_in(table: str, column: str, values: Sequence) -> None:
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for part in chunks(list(values)):
+            cursor.execute(
+                "DELETE FROM {} WHERE {} IN ({})".format(
+                    quote(table), quote(column), ", ".join(["%s"] * len(part))
+                ),
+                part,
+            )
+
+
+def select_where_in(sql: str, values: Sequence, *, extra: Sequence = ()) -> list[tuple]:
+    """Run ``sql`` (containing ``{in}`` where the IN list goes) for ``values`` in chunks."""
+    out: list[tuple] = []
+    values = list(values)
+    with connection.cursor() as cursor:
+        for part in chunks(values):
+            cursor.execute(sql.format(**{"in": ", ".join(["%s"] * len(part))}), [*part, *extra])
+            out.extend(cursor.fetchall())
+    return out
+
+
+def reserve_ids(table: str, n: int) -> list[int]:
+    """Primary keys for ``n`` new rows, so related rows can be written in the same batch.
+
+    The caller holds the write transaction (SQLite: BEGIN IMMEDIATE), so on SQLite no
+    other writer can take the same numbers; PostgreSQL hands them out from the sequence.
+    """
+    if n <= 0:
+        return []
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, n],
+            )
+            return [r[0] for r in cursor.fetchall()]
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {quote(table)}")
+        top = cursor.fetchone()[0]
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+        if row and row[0] > top:
+            top = row[0]
+    return list(range(top + 1, top + 1 + n))
+
+
+def adapt_date(value):
+    return connection.ops.adapt_datefield_value(value)
+
+
+def adapt_datetime(value):
+    return connection.ops.adapt_datetimefield_value(value)

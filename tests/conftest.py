@@ -1,0 +1,22 @@
+"""Shared test setup: a fixed encryption key, and the `taizhang` command run in-process."""
+
+import os
+
+# Fixed key so tests never create or read a key file; set before any encryption happens.
+os.environ.setdefault("TAIZHANG_SECRET_KEY", "0f" * 32)
+
+import pytest  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+
+@pytest.fixture
+def taizhang():
+    """Run the `taizhang` command in-process: taizhang("import", path, "--kind", "persons")."""
+    from taizhang.cli import get_app
+
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(get_app(), [str(a) for a in args])
+
+    return run
