@@ -55,7 +55,9 @@ def database_settings() -> dict:
             "PORT": str(parsed.port or 5432),
             "CONN_MAX_AGE": 60,
         }
-    raise ValueError(f"TAIZHANG_DATABASE_URL must start with sqlite:// or postgresql://, not {url!r}")
+    raise ValueError(
+        f"TAIZHANG_DATABASE_URL must start with sqlite:// or postgresql://, not {url!r}"
+    )
 
 
 def _sqlite(path) -> dict:

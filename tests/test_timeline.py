@@ -148,7 +148,8 @@ class TestDeathAndDates:
 
     def test_it_refuses_an_event_after_death(self):
         out = derive(
-            woman(), [ev("death", "2024-01-01", row=2), ev("checkup", "2024-02-01", row=3)],
+            woman(),
+            [ev("death", "2024-01-01", row=2), ev("checkup", "2024-02-01", row=3)],
             today=TODAY,
         )
         assert messages(out) == [
@@ -183,7 +184,11 @@ class TestMethods:
         husband_facts = PersonFacts(pk=2, sex="M", birth=d("1985-01-01"), village=A)
         husband = derive(
             husband_facts,
-            [EventFacts(kind="method_start", date=d("2018-06-01"), person=2, method="male_sterilization")],
+            [
+                EventFacts(
+                    kind="method_start", date=d("2018-06-01"), person=2, method="male_sterilization"
+                )
+            ],
             today=TODAY,
         )
         state = state_on(woman(), wife, d("2024-12-31"), spouse_derived=husband)
@@ -199,7 +204,9 @@ class TestMethods:
             ],
             today=TODAY,
         )
-        assert messages(out) == [(3, "method", "the person uses condom, pill: say which one stopped")]
+        assert messages(out) == [
+            (3, "method", "the person uses condom, pill: say which one stopped")
+        ]
 
     def test_it_refuses_a_female_method_for_a_man(self):
         out = derive(man(), [ev("method_start", "2020-01-01", row=1, method="iud")], today=TODAY)

@@ -11,6 +11,7 @@ each spouse's row for the same day records it once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 from taizhang.imports import fields
@@ -89,7 +90,9 @@ def run(ctx) -> dict[str, int]:
             idn = ids.get(raw) or fields.id_number(raw, today)
             pk = person_of.get(idn) or child_pk.get(idn)
             if pk is None:
-                raise FieldError(f"no person with ID number {idnumber.mask(idn)} is in the register")
+                raise FieldError(
+                    f"no person with ID number {idnumber.mask(idn)} is in the register"
+                )
             column = "event"
             kind = fields.choice(get(values, "event"), KINDS, what="event type")
             column = "date"
@@ -98,20 +101,34 @@ def run(ctx) -> dict[str, int]:
             if date is None:
                 date = dates[text] = fields.date(text, today)
             e = EventFacts(kind=kind, date=date, person=pk, row=n, extra={})
-            column = _fill(e, kind, get, values, today, villages, norm, person_of, sex_of)
+            _fill(e, kind, get, values, today, villages, person_of, sex_of)
             if kind == "birth":
                 column = "child_id_number"
-                _birth(e, get(values, "child_id_number"), get, values, today, person_of,
-                       child_pk, known, index, children)
+                _birth(
+                    e,
+                    get(values, "child_id_number"),
+                    get,
+                    values,
+                    today,
+                    person_of,
+                    child_pk,
+                    known,
+                    index,
+                    children,
+                )
             column = "recorded_at"
             if get(values, "recorded_at"):
-                recorded = fields.date(get(values, "recorded_at")[:10], today, what="recording date")
+                recorded = fields.date(
+                    get(values, "recorded_at")[:10], today, what="recording date"
+                )
                 if recorded < date:
-                    raise FieldError(f"the event was recorded ({recorded}) before it happened ({date})")
+                    raise FieldError(
+                        f"the event was recorded ({recorded}) before it happened ({date})"
+                    )
                 e.recorded = recorded
                 e.extra["recorded_at"] = dt.datetime.combine(recorded, dt.time(12), dt.UTC)
         except FieldError as err:
-            errors.add(n, column, str(err))
+            errors.add(n, err.column or column, str(err))
             continue
         new_events.append(e)
     if ctx.progress:
@@ -143,8 +160,13 @@ def run(ctx) -> dict[str, int]:
             ctx.progress("check", done, total)
 
     outcome = actions.record_events(
-        new_events, new_children=children, user=ctx.user, batch=ctx.batch, today=today,
-        write=not errors, progress=progress,
+        new_events,
+        new_children=children,
+        user=ctx.user,
+        batch=ctx.batch,
+        today=today,
+        write=not errors,
+        progress=progress,
     )
     if outcome.problems:
         first_row = {}
@@ -162,55 +184,65 @@ def run(ctx) -> dict[str, int]:
     }
 
 
-def _fill(e: EventFacts, kind, get, values, today, villages, norm, person_of, sex_of) -> str:
-    """Read the columns the event type needs into ``e``; returns the column being read."""
-    column = "event"
+@contextlib.contextmanager
+def _column(name: str):
+    """Name the column a FieldError raised inside belongs to."""
+    try:
+        yield
+    except FieldError as err:
+        err.column = err.column or name
+        raise
+
+
+def _fill(e: EventFacts, kind, get, values, today, villages, person_of, sex_of) -> None:
+    """Read the columns the event type needs into ``e``."""
     if kind in ("marriage", "divorce"):
-        column = "spouse_id_number"
-        raw = get(values, "spouse_id_number")
-        if not raw:
-            if kind == "marriage":
-                raise FieldError("a marriage needs the spouse's ID number")
-            return column
-        spouse = fields.id_number(raw, today)
-        if spouse in person_of:
-            e.spouse = person_of[spouse]
-            if e.spouse == e.person:
-                raise FieldError("the spouse is the person themselves")
-            if sex_of.get(e.spouse) == sex_of.get(e.person):
-                raise FieldError("the spouse has the same sex as the person")
-        else:
-            if idnumber.sex(spouse) == sex_of.get(e.person):
-                raise FieldError("the spouse's ID number is of the same sex as the person")
-            e.spouse_key = crypto.blind_index(spouse)
-            e.extra["spouse_id_cipher"] = crypto.encrypt(spouse)
+        with _column("spouse_id_number"):
+            raw = get(values, "spouse_id_number")
+            if not raw:
+                if kind == "marriage":
+                    raise FieldError("a marriage needs the spouse's ID number")
+                return
+            spouse = fields.id_number(raw, today)
+            if spouse in person_of:
+                e.spouse = person_of[spouse]
+                if e.spouse == e.person:
+                    raise FieldError("the spouse is the person themselves")
+                if sex_of.get(e.spouse) == sex_of.get(e.person):
+                    raise FieldError("the spouse has the same sex as the person")
+            else:
+                if idnumber.sex(spouse) == sex_of.get(e.person):
+                    raise FieldError("the spouse's ID number is of the same sex as the person")
+                e.spouse_key = crypto.blind_index(spouse)
+                e.extra["spouse_id_cipher"] = crypto.encrypt(spouse)
     elif kind == "pregnancy":
-        column = "lmp_date"
-        e.lmp_date = fields.optional_date(get(values, "lmp_date"), today, what="last menstrual period")
+        with _column("lmp_date"):
+            e.lmp_date = fields.optional_date(
+                get(values, "lmp_date"), today, what="last menstrual period"
+            )
     elif kind == "outcome":
-        column = "outcome"
-        e.outcome = fields.choice(get(values, "outcome"), Outcome.values, what="pregnancy outcome")
+        with _column("outcome"):
+            e.outcome = fields.choice(
+                get(values, "outcome"), Outcome.values, what="pregnancy outcome"
+            )
     elif kind in ("move_in", "move_within"):
-        column = "village"
-        e.village = fields.village(get(values, "village"), villages)
+        with _column("village"):
+            e.village = fields.village(get(values, "village"), villages)
     elif kind == "move_out":
-        column = "village"
         e.extra["destination"] = get(values, "village")[:200]
     elif kind == "method_start":
-        column = "method"
-        e.method = fields.choice(get(values, "method"), Method.values, what="method")
-    elif kind == "method_stop":
-        column = "method"
-        if get(values, "method"):
+        with _column("method"):
             e.method = fields.choice(get(values, "method"), Method.values, what="method")
+    elif kind == "method_stop":
+        with _column("method"):
+            if get(values, "method"):
+                e.method = fields.choice(get(values, "method"), Method.values, what="method")
         e.reason = get(values, "reason")[:200]
     elif kind in ("checkup", "screening", "followup"):
-        column = "findings"
         e.findings = ";".join(f.strip() for f in get(values, "findings").split(";") if f.strip())
     elif kind == "education":
-        column = "stage"
-        e.stage = fields.choice(get(values, "stage"), LifeStage.values, what="life stage")
-    return column
+        with _column("stage"):
+            e.stage = fields.choice(get(values, "stage"), LifeStage.values, what="life stage")
 
 
 def _birth(e, raw, get, values, today, person_of, child_pk, known, index, children) -> None:
@@ -222,29 +254,25 @@ def _birth(e, raw, get, values, today, person_of, child_pk, known, index, childr
             f"the child's ID number gives birth date {idnumber.birth_date(child_id)}, not {e.date}"
         )
     child_sex_raw = get(values, "child_sex")
-    if not child_sex_raw:
-        raise FieldError("a birth needs the child's sex (child_sex)")
-    try:
+    with _column("child_sex"):
+        if not child_sex_raw:
+            raise FieldError("a birth needs the child's sex")
         child_sex = fields.sex(child_sex_raw)
-    except FieldError as err:
-        raise FieldError(f"child_sex: {err}") from None
-    if child_sex != idnumber.sex(child_id):
-        raise FieldError(
-            f"child_sex {child_sex_raw} does not agree with the child's ID number "
-            f"({fields.SEX_WORDS[idnumber.sex(child_id)]})"
-        )
-    try:
+        if child_sex != idnumber.sex(child_id):
+            raise FieldError(
+                f"{child_sex_raw} does not agree with the child's ID number "
+                f"({fields.SEX_WORDS[idnumber.sex(child_id)]})"
+            )
+    with _column("delivery_place"):
         e.delivery_place = fields.choice(
             get(values, "delivery_place"), DeliveryPlace.values, what="delivery place"
         )
-    except FieldError as err:
-        raise FieldError(f"delivery_place: {err}") from None
     weight = get(values, "birth_weight_g")
     if weight:
-        try:
-            e.extra["birth_weight_g"] = fields.integer(weight, low=300, high=7000, what="birth weight in grams")
-        except FieldError as err:
-            raise FieldError(f"birth_weight_g: {err}") from None
+        with _column("birth_weight_g"):
+            e.extra["birth_weight_g"] = fields.integer(
+                weight, low=300, high=7000, what="birth weight in grams"
+            )
     e.child_sex = child_sex
     if child_id in person_of:
         pk = person_of[child_id]
@@ -259,11 +287,16 @@ def _birth(e, raw, get, values, today, person_of, child_pk, known, index, childr
     e.child = pk
     name = get(values, "child_name")
     if not name:
-        raise FieldError("a birth of a child not yet in the register needs child_name")
+        raise FieldError("a child not yet in the register needs a name", column="child_name")
     children.setdefault(
         pk,
         actions.NewPerson(
-            pk=pk, name=name[:50], sex=child_sex, birth=e.date, id_number=child_id,
-            mother=e.person, row=e.row,
+            pk=pk,
+            name=name[:50],
+            sex=child_sex,
+            birth=e.date,
+            id_number=child_id,
+            mother=e.person,
+            row=e.row,
         ),
     )

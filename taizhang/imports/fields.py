@@ -13,7 +13,11 @@ from taizhang.lib.periods import DateError, parse_date
 
 
 class FieldError(ValueError):
-    pass
+    """A field's value is wrong; ``column`` names the field when it is not the one being read."""
+
+    def __init__(self, message: str, column: str | None = None):
+        super().__init__(message)
+        self.column = column
 
 
 SEXES = {"M": "M", "F": "F", "男": "M", "女": "F", "m": "M", "f": "F", "1": "M", "2": "F"}

@@ -22,7 +22,9 @@ def run(ctx) -> dict[str, int]:
         name = values[ix["name"]]
         parent = values[ix["parent"]] if "parent" in ix else ""
         if not code.isdigit() or len(code) not in LEVEL_BY_LENGTH:
-            errors.add(n, "code", f"{code or '(empty)'} is not an org-unit code of 2, 4, 6, 9 or 12 digits")
+            errors.add(
+                n, "code", f"{code or '(empty)'} is not an org-unit code of 2, 4, 6, 9 or 12 digits"
+            )
             continue
         if not name:
             errors.add(n, "name", "the name is empty")
@@ -39,17 +41,22 @@ def run(ctx) -> dict[str, int]:
         if code in rows:
             first = rows[code]
             if first[1:] != (name, parent):
-                errors.add(n, "code", f"{code} is already on row {first[0]} with another name or parent")
+                errors.add(
+                    n, "code", f"{code} is already on row {first[0]} with another name or parent"
+                )
             continue
         rows[code] = (n, name, parent)
 
     for code, (n, _name, parent) in rows.items():
         if parent and parent not in known and parent not in rows:
-            errors.add(n, "parent", f"the parent {parent} is neither in the register nor in this file")
+            errors.add(
+                n, "parent", f"the parent {parent} is neither in the register nor in this file"
+            )
         old = known.get(code)
         if old is not None and (old.parent_id or "") != parent:
             errors.add(
-                n, "parent",
+                n,
+                "parent",
                 f"{code} is already in the register under {old.parent_id or 'no parent'}, not {parent or 'no parent'}",
             )
     if errors:
@@ -66,8 +73,14 @@ def run(ctx) -> dict[str, int]:
             created += 1
         elif old.name != name:
             audit(
-                "orgunit_rename", user=ctx.user, object_type="orgunit", object_id=code,
-                org_code=code, source="import", old=old.name, new=name,
+                "orgunit_rename",
+                user=ctx.user,
+                object_type="orgunit",
+                object_id=code,
+                org_code=code,
+                source="import",
+                old=old.name,
+                new=name,
             )
             old.name = name
             old.save(update_fields=["name"])

@@ -17,7 +17,14 @@ from taizhang.orgunits.models import OrgUnit
 from taizhang.register import actions, db
 from taizhang.register.models import Household, Person
 
-ATTRIBUTES = ("name", "hukou_village", "household", "phone_index", "ethnicity", "live_births_before")
+ATTRIBUTES = (
+    "name",
+    "hukou_village",
+    "household",
+    "phone_index",
+    "ethnicity",
+    "live_births_before",
+)
 
 
 def run(ctx) -> dict[str, int]:
@@ -56,7 +63,11 @@ def run(ctx) -> dict[str, int]:
             column = "village"
             village = fields.village(get(values, "village"), villages)
             column = "hukou_village"
-            hukou = fields.code12(get(values, "hukou_village")) if get(values, "hukou_village") else village
+            hukou = (
+                fields.code12(get(values, "hukou_village"))
+                if get(values, "hukou_village")
+                else village
+            )
             column = "phone"
             phone = fields.phone(get(values, "phone")) if get(values, "phone") else ""
             column = "live_births_before"
@@ -68,14 +79,22 @@ def run(ctx) -> dict[str, int]:
             errors.add(n, column, str(e))
             continue
         record = {
-            "name": name, "sex": sex, "birth": birth, "village": village, "hukou_village": hukou,
-            "household": get(values, "household"), "phone": phone,
-            "ethnicity": get(values, "ethnicity"), "live_births_before": lbb,
+            "name": name,
+            "sex": sex,
+            "birth": birth,
+            "village": village,
+            "hukou_village": hukou,
+            "household": get(values, "household"),
+            "phone": phone,
+            "ethnicity": get(values, "ethnicity"),
+            "live_births_before": lbb,
         }
         if idn in parsed:
             first_row, first = parsed[idn]
             if first != record:
-                errors.add(n, "id_number", f"the same ID number is on row {first_row} with other details")
+                errors.add(
+                    n, "id_number", f"the same ID number is on row {first_row} with other details"
+                )
             continue
         parsed[idn] = (n, record)
     if ctx.progress:
@@ -102,14 +121,18 @@ def run(ctx) -> dict[str, int]:
             continue
         if old[8] != rec["village"]:
             errors.add(
-                n, "village",
+                n,
+                "village",
                 f"the person is registered in village {old[8]}; record a move event to change where they live",
             )
             continue
         new = (
-            rec["name"], rec["hukou_village"], rec["household"] or None,
+            rec["name"],
+            rec["hukou_village"],
+            rec["household"] or None,
             crypto.blind_index(rec["phone"], "phone") if rec["phone"] else "",
-            rec["ethnicity"], rec["live_births_before"],
+            rec["ethnicity"],
+            rec["live_births_before"],
         )
         if new != tuple(old[2:8]):
             updates.append((old[1], rec, dict(zip(ATTRIBUTES, old[2:8], strict=True))))
@@ -123,10 +146,18 @@ def run(ctx) -> dict[str, int]:
     pks = actions.reserve_person_ids(len(new))
     persons = [
         actions.NewPerson(
-            pk=pk, name=rec["name"], sex=rec["sex"], birth=rec["birth"], id_number=idn,
-            village=rec["village"], hukou_village=rec["hukou_village"],
-            household=households.get(rec["household"]), phone=rec["phone"],
-            ethnicity=rec["ethnicity"], live_births_before=rec["live_births_before"], row=n,
+            pk=pk,
+            name=rec["name"],
+            sex=rec["sex"],
+            birth=rec["birth"],
+            id_number=idn,
+            village=rec["village"],
+            hukou_village=rec["hukou_village"],
+            household=households.get(rec["household"]),
+            phone=rec["phone"],
+            ethnicity=rec["ethnicity"],
+            live_births_before=rec["live_births_before"],
+            row=n,
         )
         for pk, (idn, n, rec) in zip(pks, new, strict=True)
     ]
@@ -135,8 +166,10 @@ def run(ctx) -> dict[str, int]:
     actions.insert_persons(persons, user=ctx.user, batch=ctx.batch)
     _apply_updates(updates, households, ctx)
     actions.rebuild(
-        [p.pk for p in persons] + [pk for pk, rec, old in updates
-                                    if rec["live_births_before"] != old["live_births_before"]],
+        [p.pk for p in persons]
+        + [
+            pk for pk, rec, old in updates if rec["live_births_before"] != old["live_births_before"]
+        ],
         today=today,
     )
     if ctx.progress:
@@ -159,9 +192,7 @@ def _households(numbers: dict[str, str]) -> _HouseholdIds:
         Household.objects.filter(number__in=list(numbers)).values_list("number", "id")
         if len(numbers) < 5000
         else (
-            (num, pk)
-            for num, pk in Household.objects.values_list("number", "id")
-            if num in numbers
+            (num, pk) for num, pk in Household.objects.values_list("number", "id") if num in numbers
         )
     )
     missing = [num for num in numbers if num not in ids]
@@ -191,12 +222,18 @@ def _apply_updates(updates, households, ctx) -> None:
         person.live_births_before = rec["live_births_before"]
         person.save()
         changed = sorted(
-            k for k, v in old.items()
+            k
+            for k, v in old.items()
             if k != "phone_index" and v != (rec[k] if k != "household" else rec[k] or None)
         )
         if old["phone_index"] != person.phone_index:
             changed.append("phone")
         audit(
-            "person_update", user=ctx.user, object_type="person", object_id=pk,
-            org_code=person.current_village, source="import", fields=changed,
+            "person_update",
+            user=ctx.user,
+            object_type="person",
+            object_id=pk,
+            org_code=person.current_village,
+            source="import",
+            fields=changed,
         )

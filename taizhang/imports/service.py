@@ -105,7 +105,9 @@ def import_file(
     runners = importers()
     if kind is not None and kind not in runners:
         names = "|".join(runners)
-        return ImportResult(kind, 0, errors=[RowError(0, "", f"unknown kind {kind!r}: use {names}")])
+        return ImportResult(
+            kind, 0, errors=[RowError(0, "", f"unknown kind {kind!r}: use {names}")]
+        )
     if progress:
         progress("read", 0, 1)
     try:
@@ -114,7 +116,8 @@ def import_file(
         return ImportResult(kind or "", 0, errors=[RowError(0, "", str(e))])
     if table.kind not in runners:
         return ImportResult(
-            table.kind, len(table.rows),
+            table.kind,
+            len(table.rows),
             errors=[RowError(0, "", f"importing {table.kind} files is not available yet")],
         )
     result = ImportResult(table.kind, len(table.rows), dry_run=dry_run)
@@ -124,8 +127,11 @@ def import_file(
     try:
         with transaction.atomic():
             batch = ImportBatch.objects.create(
-                kind=table.kind, filename=path.name, sha256=sha256_of(path),
-                rows=len(table.rows), user=user,
+                kind=table.kind,
+                filename=path.name,
+                sha256=sha256_of(path),
+                rows=len(table.rows),
+                user=user,
             )
             ctx = Context(table, errors, user, batch, timezone.localdate(), progress)
             counts = runners[table.kind](ctx)
@@ -138,8 +144,14 @@ def import_file(
             batch.counts = counts
             batch.save(update_fields=["counts"])
             audit(
-                "import", user=user, object_type="import_batch", object_id=batch.pk,
-                source="cli", kind=table.kind, file=path.name, sha256=batch.sha256,
+                "import",
+                user=user,
+                object_type="import_batch",
+                object_id=batch.pk,
+                source="cli",
+                kind=table.kind,
+                file=path.name,
+                sha256=batch.sha256,
                 counts=counts,
             )
     except _Rollback:

@@ -89,19 +89,49 @@ def insert_persons(persons: list[NewPerson], *, user=None, batch=None) -> None:
     db.insert_rows(
         PERSON_TABLE,
         [
-            "id", "name", "name_initials", "sex", "birth_date", "id_cipher", "id_index",
-            "phone_cipher", "phone_index", "ethnicity", "household_id", "village_id",
-            "hukou_village", "live_births_before", "mother_id", "created_at", "created_by_id",
-            "batch_id", "status", "current_village",
+            "id",
+            "name",
+            "name_initials",
+            "sex",
+            "birth_date",
+            "id_cipher",
+            "id_index",
+            "phone_cipher",
+            "phone_index",
+            "ethnicity",
+            "household_id",
+            "village_id",
+            "hukou_village",
+            "live_births_before",
+            "mother_id",
+            "created_at",
+            "created_by_id",
+            "batch_id",
+            "status",
+            "current_village",
         ],
         [
             (
-                p.pk, p.name, initials(p.name), p.sex, db.adapt_date(p.birth),
-                crypto.encrypt(p.id_number), crypto.blind_index(p.id_number),
+                p.pk,
+                p.name,
+                initials(p.name),
+                p.sex,
+                db.adapt_date(p.birth),
+                crypto.encrypt(p.id_number),
+                crypto.blind_index(p.id_number),
                 crypto.encrypt(p.phone) if p.phone else None,
                 crypto.blind_index(p.phone, "phone") if p.phone else "",
-                p.ethnicity, p.household, p.village, p.hukou_village or p.village,
-                p.live_births_before, p.mother, now, user_id, batch_id, "resident", p.village,
+                p.ethnicity,
+                p.household,
+                p.village,
+                p.hukou_village or p.village,
+                p.live_births_before,
+                p.mother,
+                now,
+                user_id,
+                batch_id,
+                "resident",
+                p.village,
             )
             for p in persons
         ],
@@ -125,15 +155,40 @@ def event_key(e: EventFacts) -> tuple:
     if e.kind == "birth":
         return (e.kind, e.date, e.person, e.child)
     return (
-        e.kind, e.date, e.person, e.village, e.method, e.outcome, e.delivery_place,
-        e.stage, e.lmp_date, e.reason, e.findings,
+        e.kind,
+        e.date,
+        e.person,
+        e.village,
+        e.method,
+        e.outcome,
+        e.delivery_place,
+        e.stage,
+        e.lmp_date,
+        e.reason,
+        e.findings,
     )
 
 
 _EVENT_COLUMNS = (
-    "id", "person_id", "kind", "date", "spouse_id", "spouse_id_index", "child_id", "village",
-    "destination", "method", "outcome", "delivery_place", "birth_weight_g", "lmp_date", "stage",
-    "findings", "reason", "supersedes_id", "recorded_at",
+    "id",
+    "person_id",
+    "kind",
+    "date",
+    "spouse_id",
+    "spouse_id_index",
+    "child_id",
+    "village",
+    "destination",
+    "method",
+    "outcome",
+    "delivery_place",
+    "birth_weight_g",
+    "lmp_date",
+    "stage",
+    "findings",
+    "reason",
+    "supersedes_id",
+    "recorded_at",
 )
 
 
@@ -164,11 +219,22 @@ def load_events(person_ids) -> list[EventFacts]:
         recorded = r[18]
         out.append(
             EventFacts(
-                kind=r[2], date=_as_date(r[3]), person=r[1], key=r[0], spouse=r[4],
-                spouse_key=r[5] or "", child=r[6], child_sex=child_sex.get(r[6], ""),
-                village=r[7] or "", method=r[9] or "", outcome=r[10] or "",
-                delivery_place=r[11] or "", lmp_date=_as_date(r[13]) if r[13] else None,
-                stage=r[14] or "", findings=r[15] or "", reason=r[16] or "",
+                kind=r[2],
+                date=_as_date(r[3]),
+                person=r[1],
+                key=r[0],
+                spouse=r[4],
+                spouse_key=r[5] or "",
+                child=r[6],
+                child_sex=child_sex.get(r[6], ""),
+                village=r[7] or "",
+                method=r[9] or "",
+                outcome=r[10] or "",
+                delivery_place=r[11] or "",
+                lmp_date=_as_date(r[13]) if r[13] else None,
+                stage=r[14] or "",
+                findings=r[15] or "",
+                reason=r[16] or "",
                 recorded=_as_datetime(recorded).date() if recorded else None,
             )
         )
@@ -179,7 +245,9 @@ def _child_sexes(child_ids) -> dict[int, str]:
     if not child_ids:
         return {}
     quote = db.connection.ops.quote_name
-    rows = db.select_where_in(f"SELECT id, sex FROM {quote(PERSON_TABLE)} WHERE id IN ({{in}})", child_ids)
+    rows = db.select_where_in(
+        f"SELECT id, sex FROM {quote(PERSON_TABLE)} WHERE id IN ({{in}})", child_ids
+    )
     return dict(rows)
 
 
@@ -368,23 +436,53 @@ def _insert_events(events: list[EventFacts], *, user, batch, now) -> None:
         extra = getattr(e, "extra", None) or {}
         rows.append(
             (
-                e.key, e.person, e.kind, adapt_date(e.date), e.spouse, e.spouse_key,
-                extra.get("spouse_id_cipher"), e.child,
+                e.key,
+                e.person,
+                e.kind,
+                adapt_date(e.date),
+                e.spouse,
+                e.spouse_key,
+                extra.get("spouse_id_cipher"),
+                e.child,
                 e.village if e.kind != "move_out" else "",
-                extra.get("destination", ""), e.method, e.outcome, e.delivery_place,
-                extra.get("birth_weight_g"), adapt_date(e.lmp_date) if e.lmp_date else None,
-                e.stage, e.findings, e.reason,
+                extra.get("destination", ""),
+                e.method,
+                e.outcome,
+                e.delivery_place,
+                extra.get("birth_weight_g"),
+                adapt_date(e.lmp_date) if e.lmp_date else None,
+                e.stage,
+                e.findings,
+                e.reason,
                 db.adapt_datetime(extra["recorded_at"]) if extra.get("recorded_at") else now_db,
-                user_id, batch_id,
+                user_id,
+                batch_id,
             )
         )
     db.insert_rows(
         EVENT_TABLE,
         [
-            "id", "person_id", "kind", "date", "spouse_id", "spouse_id_index",
-            "spouse_id_cipher", "child_id", "village", "destination", "method", "outcome",
-            "delivery_place", "birth_weight_g", "lmp_date", "stage", "findings", "reason",
-            "recorded_at", "recorded_by_id", "batch_id",
+            "id",
+            "person_id",
+            "kind",
+            "date",
+            "spouse_id",
+            "spouse_id_index",
+            "spouse_id_cipher",
+            "child_id",
+            "village",
+            "destination",
+            "method",
+            "outcome",
+            "delivery_place",
+            "birth_weight_g",
+            "lmp_date",
+            "stage",
+            "findings",
+            "reason",
+            "recorded_at",
+            "recorded_by_id",
+            "batch_id",
         ],
         rows,
     )
@@ -410,8 +508,18 @@ def _write_derived(derived: dict[int, Derived], facts: dict[int, PersonFacts], t
             methods.append((pk, method, start, end, reason))
         for b in d.births:
             births.append(
-                (b.event.key, pk, b.child, b.date, b.village, b.sex, b.order, b.mother_age,
-                 b.delivery_place, b.recorded)
+                (
+                    b.event.key,
+                    pk,
+                    b.child,
+                    b.date,
+                    b.village,
+                    b.sex,
+                    b.order,
+                    b.mother_age,
+                    b.delivery_place,
+                    b.recorded,
+                )
             )
         status_rows.append((*d.status_on(today_ymd), pk))
 
@@ -422,8 +530,15 @@ def _write_derived(derived: dict[int, Derived], facts: dict[int, PersonFacts], t
     )
     db.insert_rows(
         UnionSpell._meta.db_table,
-        ["person_id", "spouse_id", "start", "end", "end_reason", "counts_marriage",
-         "village_at_start"],
+        [
+            "person_id",
+            "spouse_id",
+            "start",
+            "end",
+            "end_reason",
+            "counts_marriage",
+            "village_at_start",
+        ],
         unions,
     )
     db.insert_rows(
@@ -433,8 +548,18 @@ def _write_derived(derived: dict[int, Derived], facts: dict[int, PersonFacts], t
     )
     db.insert_rows(
         BirthFact._meta.db_table,
-        ["event_id", "mother_id", "child_id", "date", "village", "sex", "birth_order",
-         "mother_age", "delivery_place", "recorded"],
+        [
+            "event_id",
+            "mother_id",
+            "child_id",
+            "date",
+            "village",
+            "sex",
+            "birth_order",
+            "mother_age",
+            "delivery_place",
+            "recorded",
+        ],
         births,
     )
     quote = db.connection.ops.quote_name

@@ -243,7 +243,9 @@ def derive(
         kind = e.kind
         if kind == "move_in":
             if village:
-                problem(e, "village", f"the person already lives in village {village} (use move_within)")
+                problem(
+                    e, "village", f"the person already lives in village {village} (use move_within)"
+                )
                 continue
             village, res_start = e.village, day
         elif kind == "move_within":
@@ -315,7 +317,11 @@ def derive(
         elif kind == "birth":
             age = age_on(birth, day)
             if age < MIN_MOTHER_AGE:
-                problem(e, "event", f"the mother was {age} years old on {e.date} (under {MIN_MOTHER_AGE})")
+                problem(
+                    e,
+                    "event",
+                    f"the mother was {age} years old on {e.date} (under {MIN_MOTHER_AGE})",
+                )
                 continue
             _close_pregnancy(out, pregnancy, day)
             pregnancy = None
@@ -335,7 +341,9 @@ def derive(
             )
         elif kind == "method_start":
             if e.method in methods:
-                problem(e, "method", f"the person has used {e.method} since {_fmt(methods[e.method])}")
+                problem(
+                    e, "method", f"the person has used {e.method} since {_fmt(methods[e.method])}"
+                )
                 continue
             if person.sex == "M" and e.method in FEMALE_ONLY_METHODS:
                 problem(e, "method", f"{e.method} is a method for women")
@@ -451,7 +459,9 @@ def state_on(
     spouse_methods: list[str] = []
     if union is not None and spouse_derived is not None:
         spouse_methods = sorted(
-            m for m, start, end, _ in spouse_derived.methods if start <= d < end and m in MALE_METHODS
+            m
+            for m, start, end, _ in spouse_derived.methods
+            if start <= d < end and m in MALE_METHODS
         )
     parity = person.live_births_before + sum(1 for b in derived.births if b.date <= d)
     pregnant = any(
