@@ -1,6 +1,7 @@
 """Django settings. Everything a deployment changes comes from the environment (see config.py)."""
 
 import os
+from pathlib import Path
 
 from taizhang import config
 
@@ -22,6 +23,8 @@ INSTALLED_APPS = [
     "taizhang.register",
     "taizhang.imports",
     "taizhang.indicators",
+    "taizhang.accounts",
+    "taizhang.web",
 ]
 
 MIDDLEWARE = [
@@ -34,6 +37,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "taizhang.accounts.middleware.RequireScopedViewMiddleware",
 ]
 
 ROOT_URLCONF = "taizhang.urls"
@@ -48,6 +52,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "taizhang.web.context.area",
             ],
         },
     },
@@ -63,6 +68,11 @@ LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 TIME_ZONE = os.environ.get("TAIZHANG_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
+
+LOGIN_URL = "login"
+TAIZHANG_LOGIN_MAX_FAILURES = 5
+TAIZHANG_LOGIN_LOCK_MINUTES = 15
+LOCALE_PATHS = [Path(__file__).resolve().parent / "locale"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = config.data_dir() / "static"

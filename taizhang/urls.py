@@ -1,3 +1,12 @@
-"""URL configuration; the web pages are added app by app."""
+"""URL configuration. Every view declares how it is scoped; the rest are refused."""
 
-urlpatterns: list = []
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from taizhang.accounts.decorators import public_view
+
+urlpatterns = [
+    path("accounts/", include("taizhang.accounts.urls")),
+    path("i18n/setlang/", public_view(set_language), name="set_language"),
+    path("", include("taizhang.web.urls")),
+]

@@ -450,6 +450,13 @@ class TestCompute:
         # V1: women A C F G at START, A C at END: 1 birth / 3.0 * 1000.
         assert figures(compute(V1, "2024", codes=["GFR"]))["GFR"] == (333.33, 1, 3.0)
 
+    def test_it_counts_a_girl_turning_15_on_the_last_day_in_the_end_stock(self, register):
+        girl = person("F", "2009-12-31", V4)
+        lives(girl, V4, "2009-12-31")
+        # 14 on 2024-01-01, 15 on 2024-12-31: (0 + 1) / 2 women 15-49 in V4.
+        assert figures(compute(V4, "2024", codes=["GFR"]))["GFR"] == (0.0, 0, 0.5)
+        assert records_behind("GFR", V4, "2024", "denominator") == [girl.id]
+
     def test_it_counts_a_birth_where_the_mother_lives_in_another_township(self, register):
         assert records_behind("BIRTHS", T200, "2024") == ids(register, "R")
         assert records_behind("BIRTHS", T100, "2024") == ids(register, "E")

@@ -138,12 +138,8 @@ def _print_table(results: list[dict], *, wide: bool) -> None:
     console = Console()
     if not wide:
         (result,) = results
-        table = Table(title=f"{result['org']} {names.get(result['org'], '')} · {result['period']}")
-        for column in ("code", "indicator", "value", "numerator", "denominator", "unit"):
-            justify = "right" if column in ("value", "numerator", "denominator") else "left"
-            table.add_column(column, justify=justify)
-        for entry in result["indicators"]:
-            table.add_row(
+        rows = [
+            (
                 entry["code"],
                 INDICATORS_BY_CODE[entry["code"]].name_zh,
                 _shown(entry["value"]),
@@ -151,6 +147,22 @@ def _print_table(results: list[dict], *, wide: bool) -> None:
                 _shown(entry["denominator"]),
                 entry["unit"],
             )
+            for entry in result["indicators"]
+        ]
+        headers = ("code", "indicator", "value", "numerator", "denominator", "unit")
+        table = Table(title=f"{result['org']} {names.get(result['org'], '')} · {result['period']}")
+        for i, header in enumerate(headers):
+            # Codes and numbers are read whole; on a narrow terminal the names give way.
+            whole = header not in ("indicator", "unit")
+            width = max([len(header), *(len(row[i]) for row in rows)]) if whole else None
+            table.add_column(
+                header,
+                justify="right" if header in ("value", "numerator", "denominator") else "left",
+                no_wrap=whole,
+                min_width=width,
+            )
+        for row in rows:
+            table.add_row(*row)
         console.print(table)
         return
     period = results[0]["period"] if results else ""

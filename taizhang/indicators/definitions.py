@@ -98,7 +98,10 @@ def _covers(spells: ir.Table, day: int) -> ir.BooleanValue:
 
 
 def _woman_15_49(spells: ir.Table, age_day: dt.date) -> ir.BooleanValue:
-    return (spells.sex == "F") & age_on(spells.birth, age_day).between(15, 49)
+    # 15 <= (D - birth) // 10000 <= 49  <=>  D - 499999 <= birth <= D - 150000: the same
+    # condition as age_on(...).between(15, 49), as a plain integer range.
+    day = ymd(age_day)
+    return (spells.sex == "F") & spells.birth.between(day - 499999, day - 150000)
 
 
 def _in_period(column: ir.IntegerValue, period: Period) -> ir.BooleanValue:

@@ -521,7 +521,11 @@ def _write_derived(derived: dict[int, Derived], facts: dict[int, PersonFacts], t
                     b.recorded,
                 )
             )
-        status_rows.append((*d.status_on(today_ymd), pk))
+        status, village = d.status_on(today_ymd)
+        # A person who moved out or died stays in the care of the village they left.
+        if not village and d.residence:
+            village = max(d.residence, key=lambda spell: spell[1])[0]
+        status_rows.append((status, village or f.village, pk))
 
     db.insert_rows(
         ResidenceSpell._meta.db_table,

@@ -124,6 +124,8 @@ class Person(models.Model):
         "imports.ImportBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     # Derived: the state today, cached for listing and scoping (rebuilt with the spells).
+    # ``current_village`` is where the person lives, or lived last if they moved out or died:
+    # that village's workers keep seeing the record.
     status = models.CharField(
         max_length=10, choices=PersonStatus.choices, default=PersonStatus.RESIDENT
     )
