@@ -29,6 +29,7 @@ import argparse
 import bisect
 import csv
 import datetime as dt
+import itertools
 import math
 import random
 import sys
@@ -154,6 +155,31 @@ DAY0 = dt.date(1890, 1, 1).toordinal()
 START_DAY = START.toordinal()
 STOP_DAY = END.toordinal() + 1  # exclusive end of the simulated years
 _ISO = [dt.date.fromordinal(d).isoformat() for d in range(DAY0, LATEST.toordinal() + 1)]
+# (year, month * 100 + day) of each day, for ages in completed years without date objects.
+_YMD = [(int(s[:4]), int(s[5:7]) * 100 + int(s[8:])) for s in _ISO]
+# Weighted digit sums of the parts of an ID number, so that the check character of a
+# generated number is three look-ups.
+_SEQ_SUM = [
+    sum(int(d) * w for d, w in zip(f"{n:03d}", ID_WEIGHTS[14:], strict=True)) for n in range(1000)
+]
+_DATE_SUM: dict[int, int] = {}
+_REGION_SUM: dict[str, int] = {}
+
+
+def _id_for_day(region: str, day: int, seq: int) -> str:
+    """``make_id`` for a day ordinal, fast enough for a whole county."""
+    ymd = _ISO[day - DAY0].replace("-", "")
+    date_sum = _DATE_SUM.get(day)
+    if date_sum is None:
+        date_sum = _DATE_SUM[day] = sum(
+            int(d) * w for d, w in zip(ymd, ID_WEIGHTS[6:14], strict=True)
+        )
+    region_sum = _REGION_SUM.get(region)
+    if region_sum is None:
+        region_sum = _REGION_SUM[region] = sum(
+            int(d) * w for d, w in zip(region, ID_WEIGHTS[:6], strict=True)
+        )
+    return f"{region}{ymd}{seq:03d}{ID_CHECK[(region_sum + date_sum + _SEQ_SUM[seq]) % 11]}"
 
 
 def iso(day: int) -> str:
@@ -171,8 +197,8 @@ def plus_years(day: int, years: int) -> int:
 
 def age_on(birth: int, day: int) -> int:
     """Completed years of someone born on ``birth`` on ``day``."""
-    b, d = dt.date.fromordinal(birth), dt.date.fromordinal(day)
-    return d.year - b.year - ((d.month, d.day) < (b.month, b.day))
+    (by, bmd), (dy, dmd) = _YMD[birth - DAY0], _YMD[day - DAY0]
+    return dy - by - (dmd < bmd)
 
 
 def _tail(**values: str) -> str:
@@ -203,6 +229,7 @@ class Union:
     start: int
     outside: str = ""
     end: int = STOP_DAY  # first day no longer married (divorce, widowhood, a death)
+    end_reason: str = ""
     method: tuple[int, str, int] | None = None  # (owner, method, start day) in use
     kids: list[int] = field(default_factory=list)  # birth days of registered children
 
@@ -239,6 +266,7 @@ class _County:
         self.residence: list[list[tuple[int, int]]] = []
         self.moves: list[list[tuple[int, str]]] = []  # (day, new village) of move_in/move_within
         self.in_migrant: list[bool] = []
+        self.marriage_day: list[int | None] = []
         self.seq: dict[tuple[str, int], int] = {}
         self.days: dict[int, list[str]] = {}
         self.seen: set[int] = set()
@@ -261,8 +289,7 @@ class _County:
         start = birth * 7919 % 200
         if start + k > 498:
             raise ValueError(f"more than {499 - start} people of one sex born on {iso(birth)}")
-        seq = 2 * (start + k) + (1 if sex == "M" else 2)
-        return make_id(region, dt.date.fromordinal(birth), seq)
+        return _id_for_day(region, birth, 2 * (start + k) + (1 if sex == "M" else 2))
 
     def person_name(self, sex: str, surname: str | None = None) -> str:
         rng = self.rng
@@ -284,6 +311,7 @@ class _County:
         self.residence.append([])
         self.moves.append([])
         self.in_migrant.append(in_migrant)
+        self.marriage_day.append(None)
         return len(self.id) - 1
 
     # -- events -------------------------------------------------------------------
@@ -365,27 +393,28 @@ def build_orgunits(rng: random.Random) -> tuple[list[tuple[str, str, str]], list
 # Persons and households
 
 
-def _married_share(sex: str, age: int) -> float:
-    """Share of people of this age living in a registered marriage on 2021-01-01."""
-    if sex == "F":
-        table = [
-            (20, 0.0),
-            (22, 0.2),
-            (25, 0.45),
-            (30, 0.78),
-            (50, 0.93),
-            (65, 0.9),
-            (75, 0.78),
-            (85, 0.55),
-        ]
-        last = 0.3
-    else:
-        table = [(22, 0.0), (25, 0.3), (30, 0.62), (40, 0.86), (65, 0.9), (75, 0.85), (85, 0.7)]
-        last = 0.5
-    for upper, share in table:
-        if age < upper:
-            return share
-    return last
+# Age at first marriage (completed years) and its weight; women marry from 20, men from 22.
+FIRST_MARRIAGE_AGE = {
+    "F": [(20, 8), (21, 10), (22, 12), (23, 13), (24, 12), (25, 10), (26, 8), (27, 6), (28, 5),
+          (29, 4), (30, 3), (31, 2), (32, 2), (33, 1.5), (34, 1.5), (36, 1), (38, 1)],
+    "M": [(22, 9), (23, 11), (24, 12), (25, 12), (26, 11), (27, 9), (28, 8), (29, 6), (30, 5),
+          (31, 4), (32, 3), (33, 2), (34, 2), (36, 2), (38, 1.5), (40, 1)],
+}  # fmt: skip
+EVER_MARRY = {"F": 0.96, "M": 0.88}  # rural men stay unmarried more often (光棍)
+
+
+def _marriage_day(rng: random.Random, sex: str, birth: int) -> int | None:
+    """The day this person first marries, or None if they never do."""
+    if rng.random() > EVER_MARRY[sex]:
+        return None
+    table = FIRST_MARRIAGE_AGE[sex]
+    age = rng.choices([a for a, _ in table], [w for _, w in table])[0]
+    return plus_years(birth, age) + rng.randrange(365)
+
+
+def _still_married(age: int) -> float:
+    """Share of the ever-married living in their marriage at ``age`` (the rest widowed or divorced)."""
+    return 0.97 if age < 60 else 0.9 if age < 70 else 0.75 if age < 80 else 0.5
 
 
 def build_persons(c: _County, villages: list[str], weights: list[float]) -> None:
@@ -405,7 +434,15 @@ def build_persons(c: _County, villages: list[str], weights: list[float]) -> None
         c.add_person("M" if rng.random() < male else "F", birth)
 
     ages = [age_on(b, START_DAY) for b in c.birth]
-    married = [rng.random() < _married_share(s, a) for s, a in zip(c.sex, ages, strict=True)]
+    # One marriage age per person: those who reached it before 2021 form the couples of
+    # 2021-01-01, the others marry during the five years (write_new_marriages).
+    married = []
+    for p in range(n_base):
+        day = _marriage_day(rng, c.sex[p], c.birth[p])
+        c.marriage_day[p] = day
+        married.append(
+            day is not None and day < START_DAY and rng.random() < _still_married(ages[p])
+        )
 
     # Couples: each married woman with the married man nearest the age ~2 years older.
     women = sorted((c.birth[p], p) for p in range(n_base) if married[p] and c.sex[p] == "F")
@@ -506,8 +543,9 @@ def build_persons(c: _County, villages: list[str], weights: list[float]) -> None
         hosts.append([p])
 
     counters: Counter[str] = Counter()
+    village_cum = list(itertools.accumulate(weights))
     for home in hosts:
-        village = rng.choices(villages, weights)[0]
+        village = villages[bisect.bisect_right(village_cum, rng.random() * village_cum[-1])]
         counters[village] += 1
         number = f"{village}{counters[village]:04d}"
         surname = rng.choice(SURNAMES)
@@ -551,7 +589,7 @@ def _base_union(c: _County, h: int, w: int) -> None:
     wb = id_birth(outside).toordinal() if w < 0 else c.birth[w]
     hb = id_birth(outside).toordinal() if h < 0 else c.birth[h]
     lower = max(plus_years(wb, 20), plus_years(hb, 22))
-    wish = plus_years(wb, rng.randint(21, 26)) + rng.randint(0, 364)
+    wish = c.marriage_day[w if w >= 0 else h] or lower
     start = min(max(wish, lower), START_DAY - 1)
     if lower > START_DAY - 1:  # too young to have married before 2021: not a couple after all
         return
@@ -574,6 +612,9 @@ def plan_residence(c: _County) -> None:
             arrive = START_DAY + rng.randrange(STOP_DAY - START_DAY - 30)
             c.moves[p].append((arrive, c.village[p]))
             spans = [(arrive, STOP_DAY)]
+            if rng.random() < 0.3:  # unmarried on arrival; some marry within a few years
+                adult = plus_years(c.birth[p], 20 if c.sex[p] == "F" else 22)
+                c.marriage_day[p] = max(arrive + int(rng.expovariate(1 / 500)), adult)
         else:
             spans = [(START_DAY, STOP_DAY)]
             age = age_on(c.birth[p], START_DAY)
@@ -605,7 +646,7 @@ def plan_residence(c: _County) -> None:
 
 def _death_hazard(age: int) -> float:
     """Yearly probability of dying at ``age`` (Gompertz, about 7 per 1,000 overall)."""
-    return 0.00004 * math.exp(0.09 * age) + 0.0004
+    return 0.000033 * math.exp(0.09 * age) + 0.0004
 
 
 def write_moves_and_deaths(c: _County, villages: list[str]) -> None:
@@ -682,22 +723,11 @@ def write_new_marriages(c: _County) -> None:
     rng = c.rng
     brides, grooms = [], []
     for p in range(len(c.id)):
-        if c.union[p] is not None:
+        day = c.marriage_day[p]
+        if c.union[p] is not None or day is None or not START_DAY <= day < STOP_DAY:
             continue
-        low_age, high_age = (20, 35) if c.sex[p] == "F" else (22, 40)
-        lo = plus_years(c.birth[p], low_age)
-        hi = plus_years(c.birth[p], high_age)
-        spans = c.clip(p, lo, hi)
-        length = sum(b - a for a, b in spans)
-        if not length or rng.random() > 1 - math.exp(-0.16 * length / 365.25):
-            continue
-        k = rng.randrange(length)
-        for a, b in spans:
-            if k < b - a:
-                day = a + k
-                break
-            k -= b - a
-        (brides if c.sex[p] == "F" else grooms).append((day, p))
+        if c.resident_span(p, day):
+            (brides if c.sex[p] == "F" else grooms).append((day, p))
     brides.sort()
     grooms.sort()
     free = [True] * len(grooms)
@@ -705,15 +735,23 @@ def write_new_marriages(c: _County) -> None:
     for day, w in brides:
         husband = -1
         if rng.random() < 0.6:
-            # A registered groom who lives in the county that day and would marry about then.
-            j = bisect.bisect_left(groom_days, day - 400)
-            while j < len(grooms) and groom_days[j] < day + 400:
+            # The free registered groom who would marry nearest that day and lives in the county.
+            below = bisect.bisect_left(groom_days, day) - 1
+            above = below + 1
+            while below >= 0 or above < len(grooms):
+                if above < len(grooms) and (
+                    below < 0 or groom_days[above] - day <= day - groom_days[below]
+                ):
+                    j, above = above, above + 1
+                else:
+                    j, below = below, below - 1
+                if abs(groom_days[j] - day) > 400:
+                    break
                 h = grooms[j][1]
                 if free[j] and c.resident_span(h, day) and plus_years(c.birth[h], 22) <= day:
                     free[j] = False
                     husband = h
                     break
-                j += 1
         if husband >= 0:
             u = Union(husband=husband, wife=w, start=day)
             if rng.random() < 0.9:
@@ -784,10 +822,7 @@ def end_unions(c: _County) -> None:
             continue
         if rng.random() < 0.003 * (u.end - first) / 365.25:
             day = first + rng.randrange(u.end - first)
-            u.end = day
-            if u.method and u.method[0] == u.husband and u.method[1] == "condom":
-                c.emit(u.husband, "method_stop", day, _tail(method="condom", reason="离婚"))
-                u.method = None
+            u.end, u.end_reason = day, "divorce"
             if u.husband >= 0 and u.wife >= 0:
                 both = rng.random() < 0.9
                 for p in (u.husband, u.wife) if both else (rng.choice((u.husband, u.wife)),):
@@ -802,10 +837,7 @@ def end_unions(c: _County) -> None:
             age = age_on(id_birth(u.outside).toordinal(), START_DAY)
             if rng.random() < _death_hazard(age) * (u.end - first) / 365.25:
                 day = first + rng.randrange(u.end - first)
-                u.end = day
-                if u.method and u.method[0] == p and u.method[1] not in PERMANENT:
-                    c.emit(p, "method_stop", day, _tail(method=u.method[1], reason="丧偶"))
-                    u.method = None
+                u.end, u.end_reason = day, "widowhood"
                 c.emit(p, "widowhood", day)
 
 
@@ -818,7 +850,14 @@ def write_families(c: _County) -> None:
     for u in c.unions:
         if u.wife >= 0:
             _family(c, u)
-        elif u.method:
+        if u.method is not None:
+            # A divorced husband stops the couple's condom; a widow stops a temporary method.
+            owner, method, _ = u.method
+            if u.end_reason == "divorce" and owner == u.husband and method == "condom":
+                _stop_method(c, u, u.end, "离婚")
+            elif u.end_reason == "widowhood" and method not in PERMANENT:
+                _stop_method(c, u, u.end, "丧偶")
+        if u.method is not None:
             _episode_window(c, u.method, u.end)
 
 
@@ -833,10 +872,19 @@ def _family(c: _County, u: Union) -> None:
     # Check-ups while married and 15-49, and the youngest child's childrearing years.
     c.add_window("checkup", w, max(u.start, START_DAY, plus_years(birth, 15)), min(u.end, age50))
     if u.kids and plus_years(max(u.kids), 7) > START_DAY:
-        c.add_window("childrearing", w, START_DAY, plus_years(max(u.kids), 7))
+        for parent in (w, u.husband):
+            if parent >= 0:
+                c.add_window(
+                    "childrearing", parent, START_DAY, min(u.end, plus_years(max(u.kids), 7))
+                )
     no_conception_until = (last_birth + 540) if last_birth else 0
     stop = min(u.end, age50)
-    for seg_start, seg_end in c.clip(w, max(u.start, START_DAY), stop):
+    segments = c.clip(w, max(u.start, START_DAY), stop)
+    if segments and segments[0][0] == START_DAY and not c.in_migrant[w]:
+        # Pregnancies under way on 2021-01-01 were conceived in 2020 (births from 2021-01).
+        early = max(START_DAY - 240, u.start + 1, u.method[2] + 1 if u.method else 0)
+        segments[0] = (min(early, START_DAY), segments[0][1])
+    for seg_start, seg_end in segments:
         t = seg_start
         while t < seg_end:
             age = age_on(birth, t)
@@ -846,8 +894,8 @@ def _family(c: _County, u: Union) -> None:
                 married_years = (t - u.start) / 365.25
                 hc = (
                     (0.9 if married_years < 3 else 0.2) if parity == 0
-                    else 0.07 if parity == 1 and age < 38
-                    else 0.012 if parity == 2
+                    else 0.1 if parity == 1 and age < 38
+                    else 0.02 if parity == 2
                     else 0.004
                 )  # fmt: skip
                 if age >= 40:
@@ -864,6 +912,8 @@ def _family(c: _County, u: Union) -> None:
                     else 0.12
                 )
             tc = t + 1 + int(rng.expovariate(hc) * 365.25) if hc else STOP_DAY * 2
+            if tc >= age45:  # no conception after 45: every birth is to a mother under 50
+                tc = STOP_DAY * 2
             tm = t + 1 + int(rng.expovariate(hm) * 365.25) if hm else STOP_DAY * 2
             if t < no_conception_until and no_conception_until < min(tc, tm):
                 t = no_conception_until
@@ -887,11 +937,9 @@ def _family(c: _County, u: Union) -> None:
                 last_birth = t
                 no_conception_until = t + 540
                 t = _postpartum(c, u, t, seg_end, parity, age)
-        if u.method is not None and stop == age50 and seg_end == age50 and rng.random() < 0.5:
-            if u.method[1] not in PERMANENT:
-                _stop_method(c, u, max(age50 - rng.randint(1, 180), u.method[2] + 1), "绝经")
-    if u.method:
-        _episode_window(c, u.method, u.end)
+        menopause = stop == age50 and seg_end == age50 and rng.random() < 0.5
+        if menopause and u.method is not None and u.method[1] not in PERMANENT:
+            _stop_method(c, u, max(age50 - rng.randint(1, 180), u.method[2] + 1), "绝经")
 
 
 def _pregnancy(c: _County, u: Union, lmp: int, seg_end: int, parity: int):
@@ -920,7 +968,7 @@ def _pregnancy(c: _County, u: Union, lmp: int, seg_end: int, parity: int):
         return None
     if rng.random() < 0.6:
         day = registered + rng.randint(14, 120)
-        if day < end:
+        if START_DAY <= day < end:
             c.emit(w, "education", day, _tail(stage="pregnancy"))
     if outcome:
         c.emit(w, "outcome", end, _tail(outcome=outcome))
@@ -947,7 +995,9 @@ def _pregnancy(c: _County, u: Union, lmp: int, seg_end: int, parity: int):
         day = end + rng.randint(30, 150)
         if day < resident_until:
             c.emit(w, "education", day, _tail(stage="lactation"))
-    c.add_window("childrearing", w, end, plus_years(end, 7))
+    for parent in (w, u.husband):
+        if parent >= 0:
+            c.add_window("childrearing", parent, end, plus_years(end, 7))
     return end, 2 if twins else 1
 
 
@@ -1002,7 +1052,7 @@ def _followups(c: _County, p: int, day: int, until: int, delays, share: float) -
     rng = c.rng
     for lo, hi in delays:
         when = day + rng.randint(lo, hi)
-        if when < until and when < STOP_DAY and rng.random() < share:
+        if START_DAY <= when < min(until, STOP_DAY) and rng.random() < share:
             tail = (
                 _tail(findings=rng.choice(FOLLOWUP_FINDINGS)) if rng.random() < 0.04 else EMPTY_TAIL
             )
@@ -1014,11 +1064,14 @@ def _followups(c: _County, p: int, day: int, until: int, delays, share: float) -
 
 
 def write_services(c: _County) -> None:
-    """Service encounters up to the requested total, placed uniformly in each kind's windows.
+    """Service encounters up to the requested total, at regular intervals in each window.
 
-    Each kind has a base yearly rate per person in its window (check-ups twice a year,
-    screening and the IUD check once a year, education sessions yearly); all rates are
-    scaled together so that the file holds about ``--events`` events.
+    Each kind has a base yearly rate per person in its window: check-ups of married
+    women 15-49 every quarter (the classic 四季度康检), screening of women 20-64 and the
+    IUD check once a year, menopause and childrearing education sessions about yearly.
+    All rates are scaled together so that the file holds ``--events`` events. A person's
+    visits of one kind are evenly spaced, with some jitter, so nobody is screened twice
+    in a week.
     """
     rng = c.rng
     for p in range(len(c.id)):
@@ -1027,7 +1080,7 @@ def write_services(c: _County) -> None:
             c.add_window("screening", p, plus_years(b, 20), plus_years(b, 65))
             c.add_window("menopause", p, plus_years(b, 45), plus_years(b, 56))
     rates = {
-        "checkup": 2.0,
+        "checkup": 4.0,
         "screening": 1.0,
         "followup": 1.0,
         "menopause": 0.8,
@@ -1039,54 +1092,71 @@ def write_services(c: _County) -> None:
     if budget <= 0 or expected <= 0:
         return
     scale = budget / expected
+    targets = {k: round(rates[k] * lengths[k] / 365.25 * scale) for k in rates}
+    # Give the rounding remainder to check-ups so the total is what was asked for.
+    targets["checkup"] += budget - sum(targets.values())
     screening_tails = [_tail(findings=f) for f in SCREENING_FINDINGS] + [
         _tail(findings=f"{a};{b}") for a in SCREENING_FINDINGS[:3] for b in SCREENING_FINDINGS[3:]
     ]
-    checkup_tails = [_tail(findings=f) for f in CHECKUP_FINDINGS]
     plans = [
-        ("checkup", "checkup", checkup_tails, 0.08),
+        ("checkup", "checkup", [_tail(findings=f) for f in CHECKUP_FINDINGS], 0.08),
         ("screening", "screening", screening_tails, 0.18),
         ("followup", "followup", [_tail(findings="节育器下移")], 0.03),
         ("menopause", "education", None, 0.0),
         ("childrearing", "education", None, 0.0),
     ]
-    targets = {k: round(rates[k] * lengths[k] / 365.25 * scale) for k in rates}
-    # Give the rounding remainder to check-ups so the total is what was asked for.
-    targets["checkup"] += budget - sum(targets.values())
-    rnd = rng.random
-    choice = rng.choice
-    seen = c.seen
-    days = c.days
-    ids = c.id
     for window, kind, tails, share in plans:
         segments = c.windows[window]
         target = targets[window]
         if not segments or target <= 0:
             continue
-        cum, total = [], 0
-        for _, a, b in segments:
-            total += b - a
-            cum.append(total)
-        code = KIND_CODES[kind]
+        total = lengths[window]
+        # All windows of a kind laid end to end: points one step apart (jittered by up to a
+        # quarter step) give each person visits a step apart, in proportion to their time.
+        step = total / target
+        offset = rng.random() * step
+        points = [
+            min(total - 1, int(offset + k * step + (rng.random() - 0.5) * step * 0.5))
+            for k in range(target)
+        ]
         fixed = _tail(stage=window) if kind == "education" else EMPTY_TAIL
-        made = tries = 0
-        while made < target and tries < 4 * target + 1000:
-            tries += 1
-            u = int(rnd() * total)
-            i = bisect.bisect_right(cum, u)
-            p, a, _ = segments[i]
-            day = a + u - (cum[i - 1] if i else 0)
-            key = ((p << 5 | code) << 20) | day
-            if key in seen:
-                continue
-            seen.add(key)
-            tail = choice(tails) if share and rnd() < share else fixed
-            bucket = days.get(day)
-            if bucket is None:
-                bucket = days[day] = []
-            bucket.append(f"{ids[p]},{kind},{_ISO[day - DAY0]}{tail}")
-            made += 1
+        made = _place(c, segments, points, kind, fixed, tails, share)
+        # Points that fell on a day the person already has this kind of visit: elsewhere.
+        for _ in range(3):
+            if made >= target:
+                break
+            points = sorted(int(rng.random() * total) for _ in range(target - made))
+            made += _place(c, segments, points, kind, fixed, tails, share)
         c.counts[kind] += made
+
+
+def _place(c: _County, segments, points: list[int], kind: str, fixed: str, tails, share) -> int:
+    """Add a ``kind`` row at each point (ascending) of the windows laid end to end: the
+    ``fixed`` columns, or with probability ``share`` one of ``tails`` (findings)."""
+    rnd, choice, seen, days, ids, iso_of = c.rng.random, c.rng.choice, c.seen, c.days, c.id, _ISO
+    code = KIND_CODES[kind]
+    made = i = 0
+    p, a, b = segments[0]
+    before = 0  # length of the windows before segment i
+    for u in points:
+        while u >= before + b - a:
+            before += b - a
+            i += 1
+            p, a, b = segments[i]
+        day = a + u - before
+        key = ((p << 5 | code) << 20) | day
+        if key in seen:
+            continue
+        seen.add(key)
+        tail = choice(tails) if share and rnd() < share else fixed
+        line = f"{ids[p]},{kind},{iso_of[day - DAY0]}{tail}"
+        bucket = days.get(day)
+        if bucket is None:
+            days[day] = [line]
+        else:
+            bucket.append(line)
+        made += 1
+    return made
 
 
 # ---------------------------------------------------------------------------

@@ -75,9 +75,11 @@ def get_app() -> typer.Typer:
     if not _registered:
         from taizhang.imports import cli as imports_cli
         from taizhang.indicators import cli as indicators_cli
+        from taizhang.web import cli as web_cli
 
         imports_cli.register(app)
         indicators_cli.register(app)
+        web_cli.register(app)
         _registered = True
     return app
 

@@ -1,6 +1,7 @@
 """URL configuration. Every view declares how it is scoped; the rest are refused."""
 
-from django.urls import include, path
+from django.contrib.staticfiles.views import serve as serve_static
+from django.urls import include, path, re_path
 from django.views.i18n import set_language
 
 from taizhang.accounts.decorators import public_view
@@ -9,4 +10,6 @@ urlpatterns = [
     path("accounts/", include("taizhang.accounts.urls")),
     path("i18n/setlang/", public_view(set_language), name="set_language"),
     path("", include("taizhang.web.urls")),
+    # The embedded server serves the app's own static files (CSS, htmx, ECharts) itself.
+    re_path(r"^static/(?P<path>.*)$", public_view(serve_static), {"insecure": True}),
 ]

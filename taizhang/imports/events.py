@@ -22,7 +22,11 @@ from taizhang.register import actions, db
 from taizhang.register.models import DeliveryPlace, EventKind, LifeStage, Method, Outcome, Person
 from taizhang.register.timeline import EventFacts
 
-KINDS = [k for k in EventKind.values if k != "void"]
+KINDS = tuple(k for k in EventKind.values if k != "void")
+OUTCOMES = tuple(Outcome.values)
+METHODS = tuple(Method.values)
+STAGES = tuple(LifeStage.values)
+DELIVERY_PLACES = tuple(DeliveryPlace.values)
 
 
 def run(ctx) -> dict[str, int]:
@@ -223,7 +227,7 @@ def _fill(e: EventFacts, kind, get, values, today, villages, person_of, sex_of) 
     elif kind == "outcome":
         with _column("outcome"):
             e.outcome = fields.choice(
-                get(values, "outcome"), Outcome.values, what="pregnancy outcome"
+                get(values, "outcome"), OUTCOMES, what="pregnancy outcome"
             )
     elif kind in ("move_in", "move_within"):
         with _column("village"):
@@ -232,17 +236,19 @@ def _fill(e: EventFacts, kind, get, values, today, villages, person_of, sex_of) 
         e.extra["destination"] = get(values, "village")[:200]
     elif kind == "method_start":
         with _column("method"):
-            e.method = fields.choice(get(values, "method"), Method.values, what="method")
+            e.method = fields.choice(get(values, "method"), METHODS, what="method")
     elif kind == "method_stop":
         with _column("method"):
             if get(values, "method"):
-                e.method = fields.choice(get(values, "method"), Method.values, what="method")
+                e.method = fields.choice(get(values, "method"), METHODS, what="method")
         e.reason = get(values, "reason")[:200]
     elif kind in ("checkup", "screening", "followup"):
-        e.findings = ";".join(f.strip() for f in get(values, "findings").split(";") if f.strip())
+        findings = get(values, "findings")
+        if findings:
+            e.findings = ";".join(f.strip() for f in findings.split(";") if f.strip())
     elif kind == "education":
         with _column("stage"):
-            e.stage = fields.choice(get(values, "stage"), LifeStage.values, what="life stage")
+            e.stage = fields.choice(get(values, "stage"), STAGES, what="life stage")
 
 
 def _birth(e, raw, get, values, today, person_of, child_pk, known, index, children) -> None:
@@ -265,7 +271,7 @@ def _birth(e, raw, get, values, today, person_of, child_pk, known, index, childr
             )
     with _column("delivery_place"):
         e.delivery_place = fields.choice(
-            get(values, "delivery_place"), DeliveryPlace.values, what="delivery place"
+            get(values, "delivery_place"), DELIVERY_PLACES, what="delivery place"
         )
     weight = get(values, "birth_weight_g")
     if weight:

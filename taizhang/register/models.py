@@ -108,7 +108,10 @@ class Person(models.Model):
     household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.PROTECT)
     # Where the person lived when the register started following them.
     village = models.ForeignKey(
-        "orgunits.OrgUnit", on_delete=models.PROTECT, related_name="registered_persons"
+        "orgunits.OrgUnit",
+        on_delete=models.PROTECT,
+        related_name="registered_persons",
+        db_index=False,  # lists and scoping use current_village
     )
     # 户籍地: may lie outside the register's org units (migrants), so a plain code.
     hukou_village = models.CharField(max_length=12)
@@ -118,10 +121,20 @@ class Person(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     batch = models.ForeignKey(
-        "imports.ImportBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "imports.ImportBatch",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     # Derived: the state today, cached for listing and scoping (rebuilt with the spells).
     # ``current_village`` is where the person lives, or lived last if they moved out or died:
@@ -143,7 +156,7 @@ class Event(models.Model):
     date = models.DateField()
     # marriage/divorce: the spouse, registered (spouse) or kept by ID number alone.
     spouse = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     spouse_id_cipher = models.BinaryField(null=True, blank=True)
     spouse_id_index = models.CharField(max_length=32, blank=True)
@@ -161,7 +174,12 @@ class Event(models.Model):
     findings = models.TextField(blank=True)  # ';'-separated
     reason = models.CharField(max_length=200, blank=True)
     supersedes = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrections",
+        db_index=False,
     )
     recorded_at = models.DateTimeField()
     # Who recorded it and in which import: shown with the event, never searched by,
@@ -184,7 +202,18 @@ class Event(models.Model):
     )
 
     class Meta:
-        indexes = [models.Index(fields=["kind", "date"], name="event_kind_date")]
+        # Only couple events name a spouse and only corrections supersede: partial indexes
+        # keep a million-row import from maintaining two indexes of NULLs.
+        indexes = [
+            models.Index(
+                fields=["spouse"], name="event_spouse", condition=models.Q(spouse__isnull=False)
+            ),
+            models.Index(
+                fields=["supersedes"],
+                name="event_supersedes",
+                condition=models.Q(supersedes__isnull=False),
+            ),
+        ]
 
 
 # ---------------------------------------------------------------------------
@@ -221,9 +250,10 @@ class UnionSpell(models.Model):
     ``village_at_start`` is where that spouse lived on the wedding day.
     """
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    # Indexed by (person, start) below; the spouse is only ever read alongside.
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False)
     spouse = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     start = models.IntegerField()
     end = models.IntegerField(default=OPEN_END)
@@ -239,7 +269,7 @@ class MethodSpell(models.Model):
     """The person used ``method`` over [start, end); ``end`` is the day after the stop date,
     because a woman who stops on day D still counts as using on D (INDICATORS.md)."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False)
     method = models.CharField(max_length=24)
     start = models.IntegerField()
     end = models.IntegerField(default=OPEN_END)
@@ -253,8 +283,8 @@ class BirthFact(models.Model):
     """One live birth, with what the indicators need fixed at the time of birth."""
 
     event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="+")
-    mother = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
-    child = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    mother = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False)
+    child = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False)
     date = models.IntegerField()
     village = models.CharField(max_length=12, blank=True)  # mother's residence that day
     sex = models.CharField(max_length=1)

@@ -24,7 +24,7 @@ Dates in spells are ``YYYYMMDD`` integers (see ``taizhang.register.models``).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from taizhang.lib.periods import ymd
 from taizhang.register.models import (
@@ -112,9 +112,7 @@ class EventFacts:
         """A couple event seen from the other spouse's side."""
         if person == self.person:
             return self
-        other = EventFacts(**{name: getattr(self, name) for name in self.__slots__})
-        other.person, other.spouse = person, self.person
-        return other
+        return replace(self, person=person, spouse=self.person)
 
 
 @dataclass(slots=True)
@@ -190,7 +188,7 @@ def derive(
     """
     today = today or dt.date.today()
     out = Derived()
-    timeline = sorted(events, key=sort_key)
+    timeline = list(events)
     for spouse, day in (spouse_deaths or {}).items():
         timeline.append(EventFacts(kind="spouse_death", date=day, person=person.pk, spouse=spouse))
     timeline.sort(key=sort_key)
