@@ -88,20 +88,26 @@ class Postgres:
     def _admin(self):
         import psycopg
 
-        return psycopg.connect(self.url, autocommit=True)
+        try:
+            return psycopg.connect(self.url, autocommit=True)
+        except psycopg.Error as e:
+            raise BenchmarkError(f"cannot connect to {self.url}: {e}") from None
 
     def create(self, name: str) -> str:
+        """Create (or re-create) database ``name``; its URL."""
         with self._admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
             conn.execute(f'CREATE DATABASE "{name}"')
         return urlunparse(self.parsed._replace(path=f"/{name}"))
 
     def drop(self, name: str) -> None:
+        """Drop database ``name``, closing any connection left to it."""
         with self._admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def generate(persons: int, events: int, seed: int, out: Path) -> None:
+    """Write the import files with ``make_import_files.py`` and say how long it took."""
     sys.path.insert(0, str(HERE))
     try:
         import make_import_files
@@ -142,6 +148,7 @@ def run_once(
 def report(
     rows: dict[str, int], runs: list[dict[str, float]], indicator_times: list[float], regions: int
 ) -> None:
+    """Print the table of rows, seconds and rows/s, the medians and the targets."""
     total_rows = sum(rows.values())
     print()
     print(f"{'':14}{'rows':>10}{'seconds':>10}{'rows/s':>10}   per run: seconds")
@@ -187,13 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
-    pg = Postgres(args.database_url) if args.database_url else None
     command = taizhang_command()
-    generate(args.persons, args.events, args.seed, args.out)
-    rows = {name: data_rows(args.out / name) for name, _ in FILES}
     runs: list[dict[str, float]] = []
     leftovers: list[tuple[Path, str | None]] = []
+    pg = None
     try:
+        pg = Postgres(args.database_url) if args.database_url else None
+        generate(args.persons, args.events, args.seed, args.out)
+        rows = {name: data_rows(args.out / name) for name, _ in FILES}
         for run in range(1, args.repeat + 1):
             # Only the last database is kept for the indicators.
             for data, dbname in leftovers:
@@ -209,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             seconds, output = timed([*command, *INDICATOR_ARGS], env, "taizhang indicators")
             indicator_times.append(seconds)
             regions = len(json.loads(output))
-    except BenchmarkError as e:
+    except (BenchmarkError, ValueError) as e:
         print(e, file=sys.stderr)
         return 1
     finally:

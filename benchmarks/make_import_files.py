@@ -7,13 +7,15 @@ villages, ``--persons`` people alive on 2021-01-01 (3% of them move into the cou
 later), and about ``--events`` events. Every event is one the register accepts:
 
 - the register's opening state, dated when it began: the marriages of the couples
-  living in the county on 2021-01-01 and the contraceptive methods in use that day;
+  living in the county on 2021-01-01, the contraceptive methods in use that day and
+  the pregnancies under way (registered in 2020);
 - five years of life, 2021-01-01..2025-12-31: deaths (a Gompertz hazard by age),
   moves out (and some back), moves in, moves within the county (brides moving to the
-  husband's village), marriages of unmarried people (women >= 20, men >= 22) to a
-  registered spouse of the other sex or to a spouse outside the register, divorces,
-  widowhood, pregnancies with their outcome or birth (women aged 20-44; twins about
-  1 in 80 births), contraceptive methods started and stopped;
+  husband's village), marriages of unmarried people (women >= 20, men >= 22, one age
+  at first marriage per person) to a registered spouse of the other sex or to a spouse
+  outside the register, divorces, widowhood, pregnancies of married women conceived
+  before 45 with their outcome or birth (twins about 1 in 80 births), contraceptive
+  methods started, stopped and switched;
 - service encounters, most of the file: check-ups of married women 15-49,
   gynaecological screening of women 20-64, follow-up visits after deliveries,
   outcomes and procedures, and life-stage education sessions.
@@ -96,13 +98,8 @@ FOLLOWUP_FINDINGS = ["切口愈合不良", "月经异常", "贫血"]
 
 # Methods chosen when starting one, by family stage: (method, weight).
 METHODS_SPACING = [
-    ("iud", 40),
-    ("condom", 35),
-    ("pill", 10),
-    ("implant", 5),
-    ("injectable", 5),
-    ("other", 5),
-]
+    ("iud", 40), ("condom", 35), ("pill", 10), ("implant", 5), ("injectable", 5), ("other", 5),
+]  # fmt: skip
 METHODS_COMPLETE = [
     ("iud", 45), ("female_sterilization", 15), ("condom", 20), ("implant", 6), ("injectable", 3),
     ("pill", 4), ("male_sterilization", 2), ("other", 5),
@@ -183,6 +180,7 @@ def _id_for_day(region: str, day: int, seq: int) -> str:
 
 
 def iso(day: int) -> str:
+    """``YYYY-MM-DD`` of a day ordinal."""
     return _ISO[day - DAY0]
 
 
@@ -281,6 +279,7 @@ class _County:
     # -- identities -------------------------------------------------------------
 
     def new_id(self, region: str, birth: int, sex: str) -> str:
+        """An ID number no one else in the files has, for a person born on day ``birth``."""
         # Sequence numbers per region and birth date: odd for men, even for women, from an
         # offset that varies by date as real police-station codes do.
         key = (region + sex, birth)
@@ -292,12 +291,14 @@ class _County:
         return _id_for_day(region, birth, 2 * (start + k) + (1 if sex == "M" else 2))
 
     def person_name(self, sex: str, surname: str | None = None) -> str:
+        """A Chinese name: the surname given (or a common one) and one or two characters."""
         rng = self.rng
         pool = MALE_GIVEN if sex == "M" else FEMALE_GIVEN
         given = rng.choice(pool) if rng.random() < 0.35 else rng.choice(pool) + rng.choice(pool)
         return (surname or rng.choice(SURNAMES)) + given
 
     def add_person(self, sex: str, birth: int, *, in_migrant: bool = False) -> int:
+        """A new person of the persons file; returns their index."""
         self.id.append(self.new_id(COUNTY, birth, sex))
         self.sex.append(sex)
         self.birth.append(birth)
@@ -333,6 +334,7 @@ class _County:
         return True
 
     def village_on(self, p: int, day: int) -> str:
+        """The village the person lives in on ``day`` (after that day's moves)."""
         village = self.village[p]
         for when, where in self.moves[p]:
             if when <= day:
@@ -356,6 +358,7 @@ class _County:
         return out
 
     def add_window(self, kind: str, p: int, start: int, stop: int) -> None:
+        """Make the person due services of ``kind`` in [start, stop) while living here."""
         for a, b in self.clip(p, start, stop):
             self.windows[kind].append((p, a, b))
 
@@ -418,6 +421,7 @@ def _still_married(age: int) -> float:
 
 
 def build_persons(c: _County, villages: list[str], weights: list[float]) -> None:
+    """Persons by age and sex, the couples among them, their children and households."""
     rng = c.rng
     n_in = round(c.n_persons * IN_MIGRANT_SHARE)
     n_base = c.n_persons - n_in
@@ -650,6 +654,7 @@ def _death_hazard(age: int) -> float:
 
 
 def write_moves_and_deaths(c: _County, villages: list[str]) -> None:
+    """The move and death rows of the residence planned by ``plan_residence``."""
     rng = c.rng
     for p in range(len(c.id)):
         spans = c.residence[p]

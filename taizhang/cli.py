@@ -12,6 +12,10 @@ import os
 
 import typer
 
+from taizhang.errors import UserError
+
+__all__ = ["UserError", "app", "fail", "get_app", "main", "setup_django", "user_errors"]
+
 app = typer.Typer(
     name="taizhang",
     help="Taizhang (台帐): the register, ledgers and numbers of a county's population services.",
@@ -21,12 +25,6 @@ app = typer.Typer(
 )
 
 
-class UserError(Exception):
-    """Bad input or a refused request: the message is for the person at the keyboard."""
-
-    def __init__(self, message: str, *, status: int = 1):
-        super().__init__(message)
-        self.status = status
 
 
 def setup_django(*, migrate: bool = True) -> None:

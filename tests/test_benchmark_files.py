@@ -296,3 +296,15 @@ def test_the_replay_finds_a_birth_to_a_man_and_an_event_after_death(small_set, t
         "events row 2003 (checkup on 2023-01-01): dated in the future, before birth or after death"
         in found
     )
+
+
+@pytest.mark.django_db
+def test_the_importer_accepts_all_three_files(small_set, taizhang):
+    from taizhang.register.models import Person
+
+    births = sum(1 for e in read(small_set / "events.csv") if e["event"] == "birth")
+    for name in ("orgunits", "persons", "events"):
+        result = taizhang("import", small_set / f"{name}.csv", "--kind", name)
+        assert result.exit_code == 0, result.output
+    # The 200 registered persons and one new person per child born.
+    assert Person.objects.count() == 200 + births

@@ -23,7 +23,7 @@ import ibis
 import ibis.expr.types as ir
 from django.db import connection
 
-from taizhang.cli import UserError
+from taizhang.errors import UserError
 from taizhang.indicators.definitions import (
     INDICATORS,
     INDICATORS_BY_CODE,
