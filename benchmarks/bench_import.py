@@ -129,20 +129,31 @@ def run_once(
     env = dict(os.environ, TAIZHANG_DATA=str(data))
     env.pop("TAIZHANG_DATABASE_URL", None)
     dbname = None
-    if pg is not None:
-        dbname = f"taizhang_bench_{os.getpid()}_{run}"
-        env["TAIZHANG_DATABASE_URL"] = pg.create(dbname)
-    setup = [sys.executable, "-c", "from taizhang.cli import setup_django; setup_django()"]
-    seconds, _ = timed(setup, env, "creating the database")
-    print(f"run {run}: empty database created in {seconds:.2f} s (not counted)")
-    times: dict[str, float] = {}
-    for name, kind in FILES:
-        seconds, output = timed(
-            [*command, "import", str(files / name), "--kind", kind], env, f"import {name}"
-        )
-        times[name] = seconds
-        print(f"run {run}: {output.strip()} — {seconds:.2f} s")
+    try:
+        if pg is not None:
+            dbname = f"taizhang_bench_{os.getpid()}_{run}"
+            env["TAIZHANG_DATABASE_URL"] = pg.create(dbname)
+        setup = [sys.executable, "-c", "from taizhang.cli import setup_django; setup_django()"]
+        seconds, _ = timed(setup, env, "creating the database")
+        print(f"run {run}: empty database created in {seconds:.2f} s (not counted)")
+        times: dict[str, float] = {}
+        for name, kind in FILES:
+            seconds, output = timed(
+                [*command, "import", str(files / name), "--kind", kind], env, f"import {name}"
+            )
+            times[name] = seconds
+            print(f"run {run}: {output.strip()} — {seconds:.2f} s")
+    except BaseException:
+        cleanup(data, dbname, pg)
+        raise
     return times, env, data, dbname
+
+
+def cleanup(data: Path, dbname: str | None, pg: Postgres | None) -> None:
+    """Remove a run's data folder and drop its PostgreSQL database."""
+    shutil.rmtree(data, ignore_errors=True)
+    if dbname and pg is not None:
+        pg.drop(dbname)
 
 
 def report(
@@ -205,9 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         for run in range(1, args.repeat + 1):
             # Only the last database is kept for the indicators.
             for data, dbname in leftovers:
-                shutil.rmtree(data, ignore_errors=True)
-                if dbname and pg:
-                    pg.drop(dbname)
+                cleanup(data, dbname, pg)
+            leftovers = []
             times, env, data, dbname = run_once(args.out, run, pg, command)
             leftovers = [(data, dbname)]
             runs.append(times)
@@ -222,9 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         for data, dbname in leftovers:
-            shutil.rmtree(data, ignore_errors=True)
-            if dbname and pg:
-                pg.drop(dbname)
+            cleanup(data, dbname, pg)
     report(rows, runs, indicator_times, regions)
     return 0
 

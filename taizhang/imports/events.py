@@ -23,6 +23,7 @@ from taizhang.register.models import DeliveryPlace, EventKind, LifeStage, Method
 from taizhang.register.timeline import EventFacts
 
 KINDS = tuple(k for k in EventKind.values if k != "void")
+KIND_SET = frozenset(KINDS)
 OUTCOMES = tuple(Outcome.values)
 METHODS = tuple(Method.values)
 STAGES = tuple(LifeStage.values)
@@ -50,12 +51,14 @@ def run(ctx) -> dict[str, int]:
                 ids[raw] = ""
         return ids[raw]
 
+    i_id, i_event, i_date = ix["id_number"], ix["event"], ix["date"]
+    i_recorded = ix.get("recorded_at")
+    optional_ids = [ix[key] for key in ("spouse_id_number", "child_id_number") if key in ix]
     for _n, values in table.rows:
-        norm(get(values, "id_number"))
-        if get(values, "spouse_id_number"):
-            norm(get(values, "spouse_id_number"))
-        if get(values, "child_id_number"):
-            norm(get(values, "child_id_number"))
+        norm(values[i_id])
+        for i in optional_ids:
+            if values[i]:
+                norm(values[i])
     index = {idn: crypto.blind_index(idn) for idn in set(ids.values()) if idn}
     quote = db.connection.ops.quote_name
     known = {
@@ -70,14 +73,18 @@ def run(ctx) -> dict[str, int]:
     sex_of = {known[ix_][0]: known[ix_][1] for ix_ in index.values() if ix_ in known}
 
     # Children created by this file's birth rows get reserved ids now.
-    births = [
-        (n, values)
-        for n, values in table.rows
-        if get(values, "event").strip().lower() == "birth"
-        and norm(get(values, "child_id_number"))
-        and norm(get(values, "child_id_number")) not in person_of
-    ]
-    new_child_ids = sorted({norm(get(v, "child_id_number")) for _, v in births})
+    i_child = ix.get("child_id_number")
+    new_child_ids = sorted(
+        {
+            norm(values[i_child])
+            for _n, values in table.rows
+            if values[i_event].strip().lower() == "birth"
+            and norm(values[i_child])
+            and norm(values[i_child]) not in person_of
+        }
+        if i_child is not None
+        else ()
+    )
     child_pk = dict(zip(new_child_ids, actions.reserve_person_ids(len(new_child_ids)), strict=True))
     for idn, pk in child_pk.items():
         sex_of[pk] = idnumber.sex(idn)
@@ -90,7 +97,7 @@ def run(ctx) -> dict[str, int]:
     for n, values in table.rows:
         column = "id_number"
         try:
-            raw = get(values, "id_number")
+            raw = values[i_id]
             idn = ids.get(raw) or fields.id_number(raw, today)
             pk = person_of.get(idn) or child_pk.get(idn)
             if pk is None:
@@ -98,9 +105,11 @@ def run(ctx) -> dict[str, int]:
                     f"no person with ID number {idnumber.mask(idn)} is in the register"
                 )
             column = "event"
-            kind = fields.choice(get(values, "event"), KINDS, what="event type")
+            kind = values[i_event]
+            if kind not in KIND_SET:
+                kind = fields.choice(kind, KINDS, what="event type")
             column = "date"
-            text = get(values, "date")
+            text = values[i_date]
             date = dates.get(text)
             if date is None:
                 date = dates[text] = fields.date(text, today)
@@ -121,10 +130,8 @@ def run(ctx) -> dict[str, int]:
                     children,
                 )
             column = "recorded_at"
-            if get(values, "recorded_at"):
-                recorded = fields.date(
-                    get(values, "recorded_at")[:10], today, what="recording date"
-                )
+            if i_recorded is not None and values[i_recorded]:
+                recorded = fields.date(values[i_recorded][:10], today, what="recording date")
                 if recorded < date:
                     raise FieldError(
                         f"the event was recorded ({recorded}) before it happened ({date})"

@@ -38,6 +38,7 @@ from taizhang.register.timeline import (
 )
 
 EVENT_TABLE = Event._meta.db_table
+ANALYZE_AFTER = 10_000  # persons rebuilt at once; a bulk load changes the tables' statistics
 PERSON_TABLE = Person._meta.db_table
 
 
@@ -582,12 +583,33 @@ def _write_derived(
         ],
         births,
     )
-    quote = db.connection.ops.quote_name
-    with db.connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {quote(PERSON_TABLE)} SET status = %s, current_village = %s WHERE id = %s",
-            status_rows,
+    if not fresh:  # new persons were written with their state
+        _update_status(status_rows)
+    if len(pks) >= ANALYZE_AFTER:
+        db.analyze(
+            [PERSON_TABLE, EVENT_TABLE]
+            + [m._meta.db_table for m in (ResidenceSpell, UnionSpell, MethodSpell, BirthFact)]
         )
+
+
+def _update_status(rows: list[tuple[str, str, int]]) -> None:
+    """Write (status, current_village, id) rows: one statement per chunk on PostgreSQL,
+    where a hundred thousand single-row UPDATEs would each pay a round trip."""
+    quote = db.connection.ops.quote_name
+    table = quote(PERSON_TABLE)
+    with db.connection.cursor() as cursor:
+        if db.connection.vendor != "postgresql":
+            cursor.executemany(
+                f"UPDATE {table} SET status = %s, current_village = %s WHERE id = %s", rows
+            )
+            return
+        for part in db.chunks(rows, 5000):
+            values = ", ".join(["(%s, %s, %s::bigint)"] * len(part))
+            cursor.execute(
+                f"UPDATE {table} AS p SET status = v.status, current_village = v.village "
+                f"FROM (VALUES {values}) AS v(status, village, id) WHERE p.id = v.id",
+                [x for row in part for x in row],
+            )
 
 
 def _as_date(value) -> dt.date:

@@ -25,35 +25,59 @@ def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) ->
     if not rows:
         return 0
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(table), ", ".join(quote(c) for c in columns), ", ".join(["%s"] * len(columns))
-    )
+    names = ", ".join(quote(c) for c in columns)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY is PostgreSQL's bulk path: an order of magnitude faster than INSERTs.
+            with cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return len(rows)
+        sql = "INSERT INTO {} ({}) VALUES ({})".format(
+            quote(table), names, ", ".join(["%s"] * len(columns))
+        )
         for part in chunks(rows, 20000):
             cursor.executemany(sql, part)
     return len(rows)
 
 
-def delete_where_in(table: str, column: str, values: Sequence) -> None:
+def analyze(tables: Sequence[str]) -> None:
+    """Refresh the planner's statistics after a bulk write, so the indicator queries
+    are planned for the tables as they now are (PostgreSQL plans badly without)."""
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for part in chunks(list(values)):
-            cursor.execute(
-                "DELETE FROM {} WHERE {} IN ({})".format(
-                    quote(table), quote(column), ", ".join(["%s"] * len(part))
-                ),
-                part,
-            )
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE " + ", ".join(quote(t) for t in tables))
+        else:
+            for table in tables:
+                cursor.execute(f"ANALYZE {quote(table)}")
+
+
+def delete_where_in(table: str, column: str, values: Sequence) -> None:
+    quote = connection.ops.quote_name
+    select_where_in(f"DELETE FROM {quote(table)} WHERE {quote(column)} IN ({{in}})", values)
 
 
 def select_where_in(sql: str, values: Sequence, *, extra: Sequence = ()) -> list[tuple]:
-    """Run ``sql`` (containing ``{in}`` where the IN list goes) for ``values`` in chunks."""
-    out: list[tuple] = []
+    """Run ``sql`` (with ``IN ({in})`` where the list goes) for all ``values``.
+
+    SQLite takes the list in chunks of bound parameters; PostgreSQL takes it whole as
+    one array (``= ANY(%s)``), sparing a round trip and a long parameter list per chunk.
+    """
     values = list(values)
+    out: list[tuple] = []
+    if not values:
+        return out
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(sql.replace("IN ({in})", "= ANY(%s)"), [values, *extra])
+            if cursor.description is not None:
+                out.extend(cursor.fetchall())
+            return out
         for part in chunks(values):
             cursor.execute(sql.format(**{"in": ", ".join(["%s"] * len(part))}), [*part, *extra])
-            out.extend(cursor.fetchall())
+            if cursor.description is not None:
+                out.extend(cursor.fetchall())
     return out
 
 
