@@ -122,6 +122,7 @@ class Person(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        db_constraint=False,  # bookkeeping rows, never deleted
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -130,6 +131,7 @@ class Person(models.Model):
     )
     batch = models.ForeignKey(
         "imports.ImportBatch",
+        db_constraint=False,  # bookkeeping rows, never deleted
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -186,6 +188,7 @@ class Event(models.Model):
     # so no index (an import writes a million events; every index costs).
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        db_constraint=False,  # bookkeeping rows, never deleted
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -194,6 +197,7 @@ class Event(models.Model):
     )
     batch = models.ForeignKey(
         "imports.ImportBatch",
+        db_constraint=False,  # bookkeeping rows, never deleted
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -223,7 +227,9 @@ class Event(models.Model):
 class ResidenceSpell(models.Model):
     """The person lived in ``village`` over [start, end). Sex and birth are copied for stock queries."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     village = models.CharField(max_length=12)
     start = models.IntegerField()
     end = models.IntegerField(default=OPEN_END)
@@ -251,9 +257,17 @@ class UnionSpell(models.Model):
     """
 
     # Indexed by (person, start) below; the spouse is only ever read alongside.
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False)
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     spouse = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+        Person,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     start = models.IntegerField()
     end = models.IntegerField(default=OPEN_END)
@@ -269,7 +283,9 @@ class MethodSpell(models.Model):
     """The person used ``method`` over [start, end); ``end`` is the day after the stop date,
     because a woman who stops on day D still counts as using on D (INDICATORS.md)."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False)
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     method = models.CharField(max_length=24)
     start = models.IntegerField()
     end = models.IntegerField(default=OPEN_END)
@@ -282,9 +298,15 @@ class MethodSpell(models.Model):
 class BirthFact(models.Model):
     """One live birth, with what the indicators need fixed at the time of birth."""
 
-    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="+")
-    mother = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False)
-    child = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False)
+    event = models.OneToOneField(
+        Event, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    mother = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    child = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     date = models.IntegerField()
     village = models.CharField(max_length=12, blank=True)  # mother's residence that day
     sex = models.CharField(max_length=1)
