@@ -277,3 +277,61 @@ class TestEvents:
         good = events_file(county, [[WOMAN, "checkup", "2024-01-01"]], "good.csv")
         r = taizhang("import", good, "--kind", "events", "--dry-run")
         assert r.exit_code == 0 and Event.objects.count() == 0
+
+
+class TestCorrections:
+    def test_it_retracts_a_death_and_the_person_lives_again(self, county, taizhang):
+        from django.db import transaction
+
+        from taizhang.register import actions
+
+        taizhang(
+            "import",
+            events_file(county, [[MAN, "death", "2024-07-01"]], "d.csv"),
+            "--kind",
+            "events",
+        )
+        death = Event.objects.get(kind="death")
+        with transaction.atomic():
+            outcome = actions.correct_event(
+                death.pk, replacement=None, reason="recorded for the wrong man"
+            )
+        assert outcome.problems == []
+        man = Person.objects.get(name="李建国")
+        assert (man.status, man.current_village) == ("resident", V1)
+        assert list(ResidenceSpell.objects.filter(person=man).values_list("end", flat=True)) == [
+            99991231
+        ]
+        # The death stays in the record, superseded by a void event that names it.
+        assert Event.objects.get(supersedes=death).kind == "void"
+
+    def test_it_refuses_a_correction_that_contradicts_the_register(self, county, taizhang):
+        from django.db import transaction
+
+        from taizhang.register import actions
+        from taizhang.register.timeline import EventFacts
+
+        taizhang(
+            "import",
+            events_file(
+                county,
+                [
+                    [WOMAN, "move_within", "2023-05-01", "", "", "", "", "", V2],
+                    [WOMAN, "checkup", "2024-01-01"],
+                ],
+                "m.csv",
+            ),
+            "--kind",
+            "events",
+        )
+        checkup = Event.objects.get(kind="checkup")
+        with transaction.atomic():
+            outcome = actions.correct_event(
+                checkup.pk,
+                replacement=EventFacts(kind="death", date=dt.date(1980, 1, 1), person=0),
+            )
+        assert [p.message for p in outcome.problems] == [
+            "death on 1980-01-01 is before the person's birth on 1990-05-20"
+        ]
+        assert Event.objects.count() == 2
+        assert Person.objects.get(name="王秀英").current_village == V2

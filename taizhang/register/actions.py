@@ -15,7 +15,10 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db import transaction
 from django.utils import timezone
+
+from taizhang.audit.actions import record as audit
 
 from taizhang.lib import crypto
 from taizhang.lib.periods import ymd
@@ -389,6 +392,59 @@ def record_events(
     return outcome
 
 
+def correct_event(
+    event_id: int,
+    *,
+    replacement: EventFacts | None,
+    user=None,
+    reason: str = "",
+    today: dt.date | None = None,
+) -> Outcome:
+    """Supersede a recorded event: by ``replacement`` (the event as it should have been),
+    or, with ``replacement=None``, retract it. The original stays in the record; the
+    correction is a new event naming it. Nothing is written if the corrected history
+    contradicts itself (the problems are returned). The caller holds the transaction.
+    """
+    today = today or timezone.localdate()
+    original = Event.objects.get(pk=event_id)
+    if Event.objects.filter(supersedes_id=event_id).exists():
+        raise ValueError(f"event {event_id} has already been corrected")
+    correction = replacement or EventFacts(
+        kind="void", date=original.date, person=original.person_id, spouse=original.spouse_id
+    )
+    correction.person = original.person_id
+    correction.reason = correction.reason or reason
+    correction.extra = {**(correction.extra or {}), "supersedes": event_id}
+    affected = {original.person_id, original.spouse_id, correction.spouse} - {None}
+    [correction.key] = db.reserve_ids(EVENT_TABLE, 1)
+    outcome = Outcome(counts={"events": 1})
+    try:
+        with transaction.atomic():
+            _insert_events([correction], user=user, batch=None, now=timezone.now())
+            derived = rebuild(affected, today=today)
+            outcome.problems = [p for d in derived.values() for p in d.problems]
+            if outcome.problems:
+                raise _Refused
+    except _Refused:
+        return outcome
+    audit(
+        "event_correct",
+        user=user,
+        object_type="event",
+        object_id=event_id,
+        org_code="",
+        source="",
+        correction=correction.key,
+        retracted=replacement is None,
+        reason=reason,
+    )
+    return outcome
+
+
+class _Refused(Exception):
+    pass
+
+
 def rebuild(person_ids, *, today: dt.date | None = None) -> dict[int, Derived]:
     """Rebuild the derived spells of these persons from their events (after a correction)."""
     today = today or timezone.localdate()
@@ -470,6 +526,7 @@ def _insert_events(events: list[EventFacts], *, user, batch, now) -> None:
                 db.adapt_datetime(extra["recorded_at"]) if extra.get("recorded_at") else now_db,
                 user_id,
                 batch_id,
+                extra.get("supersedes"),
             )
         )
     db.insert_rows(
@@ -496,6 +553,7 @@ def _insert_events(events: list[EventFacts], *, user, batch, now) -> None:
             "recorded_at",
             "recorded_by_id",
             "batch_id",
+            "supersedes_id",
         ],
         rows,
     )
