@@ -19,7 +19,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from taizhang.audit.actions import record as audit
-
 from taizhang.lib import crypto
 from taizhang.lib.periods import ymd
 from taizhang.register import db
