@@ -233,9 +233,7 @@ def _fill(e: EventFacts, kind, get, values, today, villages, person_of, sex_of) 
             )
     elif kind == "outcome":
         with _column("outcome"):
-            e.outcome = fields.choice(
-                get(values, "outcome"), OUTCOMES, what="pregnancy outcome"
-            )
+            e.outcome = fields.choice(get(values, "outcome"), OUTCOMES, what="pregnancy outcome")
     elif kind in ("move_in", "move_within"):
         with _column("village"):
             e.village = fields.village(get(values, "village"), villages)
