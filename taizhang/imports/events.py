@@ -7,12 +7,16 @@ marriage of a married person, an event after death ... are row errors. A birth
 creates the child as a person living with the mother, or links the person
 already registered with that ID number. A marriage is one event for the couple:
 each spouse's row for the same day records it once.
+
+``event_from_values`` reads one event from a mapping of column keys to text (a web
+form's fields) with the very parsers and messages of an import row.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Mapping
 
 from taizhang.imports import fields
 from taizhang.imports.fields import FieldError
@@ -60,15 +64,7 @@ def run(ctx) -> dict[str, int]:
             if values[i]:
                 norm(values[i])
     index = {idn: crypto.blind_index(idn) for idn in set(ids.values()) if idn}
-    quote = db.connection.ops.quote_name
-    known = {
-        r[0]: r[1:]
-        for r in db.select_where_in(
-            f"SELECT id_index, id, sex, birth_date, mother_id, household_id, hukou_village "
-            f"FROM {quote(Person._meta.db_table)} WHERE id_index IN ({{in}})",
-            list(index.values()),
-        )
-    }
+    known = _known_persons(index.values())
     person_of = {idn: known[ix_][0] for idn, ix_ in index.items() if ix_ in known}
     sex_of = {known[ix_][0]: known[ix_][1] for ix_ in index.values() if ix_ in known}
 
@@ -155,16 +151,7 @@ def run(ctx) -> dict[str, int]:
     # With row errors already found, the timeline still checks the valid rows (so every
     # contradiction is reported at once) but nothing is written.
 
-    # Households of new children: their mother's.
-    mothers = {c.mother for c in children.values()}
-    if mothers:
-        household = dict(
-            Person.objects.filter(pk__in=list(mothers)).values_list("pk", "household_id")
-        )
-        hukou = dict(Person.objects.filter(pk__in=list(mothers)).values_list("pk", "hukou_village"))
-        for c in children.values():
-            c.household = household.get(c.mother)
-            c.hukou_village = hukou.get(c.mother, "")
+    _join_mothers_households(children)
 
     def progress(done, total):
         if ctx.progress:
@@ -193,6 +180,93 @@ def run(ctx) -> dict[str, int]:
         "children_created": outcome.counts["persons_created"],
         "unchanged": outcome.counts["events_unchanged"],
     }
+
+
+def event_from_values(
+    values: Mapping[str, str], *, person: int, today: dt.date
+) -> tuple[EventFacts, dict[int, actions.NewPerson]]:
+    """One event of the registered person ``person``, read from ``values``, a mapping of the
+    column keys of an events file (``event``, ``date``, ``spouse_id_number``, ...) to text.
+
+    Every value is checked exactly as an import row's is, with the same messages: a wrong
+    value raises ``FieldError`` whose ``column`` names the key. Returns the event and the
+    persons it creates (the child of a birth not yet in the register, keyed by its reserved
+    id), ready for ``taizhang.register.actions.record_events``, which checks the event
+    against the register. Call it inside the transaction that records the event: the
+    child's id is reserved here.
+    """
+
+    def get(_values, key):
+        return (values.get(key) or "").strip()
+
+    with _column("event"):
+        kind = fields.choice(get(values, "event"), KINDS, what="event type")
+    with _column("date"):
+        date = fields.date(get(values, "date"), today)
+    # The persons the event names (a spouse, a child) by their ID numbers, if valid: the
+    # parsers below report the invalid ones under their own column.
+    ids = {}
+    for key in ("spouse_id_number", "child_id_number"):
+        with contextlib.suppress(idnumber.IDNumberError):
+            if get(values, key):
+                ids[key] = idnumber.normalize(get(values, key), today=today)
+    index = {idn: crypto.blind_index(idn) for idn in ids.values()}
+    known = _known_persons(index.values())
+    person_of = {idn: known[ix_][0] for idn, ix_ in index.items() if ix_ in known}
+    sex_of = {row[0]: row[1] for row in known.values()}
+    sex_of[person] = Person.objects.values_list("sex", flat=True).get(pk=person)
+    child_pk: dict[str, int] = {}
+    child_id = ids.get("child_id_number")
+    if kind == "birth" and child_id and child_id not in person_of:
+        [child_pk[child_id]] = actions.reserve_person_ids(1)
+        sex_of[child_pk[child_id]] = idnumber.sex(child_id)
+
+    villages = set(OrgUnit.objects.villages().values_list("code", flat=True))
+    e = EventFacts(kind=kind, date=date, person=person, row=1, extra={})
+    _fill(e, kind, get, values, today, villages, person_of, sex_of)
+    children: dict[int, actions.NewPerson] = {}
+    if kind == "birth":
+        with _column("child_id_number"):
+            _birth(
+                e,
+                get(values, "child_id_number"),
+                get,
+                values,
+                today,
+                person_of,
+                child_pk,
+                known,
+                index,
+                children,
+            )
+    _join_mothers_households(children)
+    return e, children
+
+
+def _known_persons(indexes) -> dict[str, tuple]:
+    """Registered persons by blind index: (id, sex, birth_date, mother_id, household_id,
+    hukou_village)."""
+    quote = db.connection.ops.quote_name
+    return {
+        r[0]: r[1:]
+        for r in db.select_where_in(
+            f"SELECT id_index, id, sex, birth_date, mother_id, household_id, hukou_village "
+            f"FROM {quote(Person._meta.db_table)} WHERE id_index IN ({{in}})",
+            list(indexes),
+        )
+    }
+
+
+def _join_mothers_households(children: dict[int, actions.NewPerson]) -> None:
+    """New children belong to their mother's household and place of household registration."""
+    mothers = {c.mother for c in children.values()}
+    if not mothers:
+        return
+    household = dict(Person.objects.filter(pk__in=list(mothers)).values_list("pk", "household_id"))
+    hukou = dict(Person.objects.filter(pk__in=list(mothers)).values_list("pk", "hukou_village"))
+    for c in children.values():
+        c.household = household.get(c.mother)
+        c.hukou_village = hukou.get(c.mother, "")
 
 
 @contextlib.contextmanager

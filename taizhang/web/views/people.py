@@ -1,4 +1,523 @@
-"""Placeholder until the pages are written."""
-from taizhang.web.views.dashboard import home as search
+"""The people pages: searching the register, a person's record, and recording a life event.
 
-detail = record_event = search
+Everything is scoped through ``taizhang.accounts.scope``: a person outside the user's
+area is not found (404), and never appears in a search. Every view of a person's page
+and every event recorded here is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.paginator import Page, Paginator
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from taizhang.accounts.decorators import area_view
+from taizhang.accounts.scope import get_person_for_user, may_see_identity, persons_for
+from taizhang.audit.actions import record as audit
+from taizhang.imports import fields
+from taizhang.imports.events import KINDS
+from taizhang.lib import crypto, idnumber
+from taizhang.lib.periods import age_on
+from taizhang.orgunits.models import OrgUnit
+from taizhang.register import actions
+from taizhang.register.models import Event, Household, Person
+from taizhang.register.timeline import (
+    COUPLE_KINDS,
+    KIND_ORDER,
+    Derived,
+    EventFacts,
+    State,
+    derive,
+    state_on,
+)
+from taizhang.web.forms import (
+    DELIVERY_LABELS,
+    KIND_LABELS,
+    METHOD_LABELS,
+    OUTCOME_LABELS,
+    SEX_LABELS,
+    STAGE_LABELS,
+    STATUS_LABELS,
+    WOMEN_ONLY_KINDS,
+    EventForm,
+    PersonSearchForm,
+)
+
+PER_PAGE = 50
+# A search lists at most this many matches: counting them all would cost a scan of the
+# county for a one-letter search, and nobody pages through more.
+MATCH_LIMIT = 1000
+
+_ID_LIKE = re.compile(r"[0-9]{15}|[0-9]{17}[0-9Xx]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_INITIALS = re.compile(r"[A-Za-z]+")
+
+
+def _source(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+# ---------------------------------------------------------------------------
+# Search
+
+
+def search_filter(text: str, *, today: dt.date | None = None) -> Q:
+    """What the search box matches, by the shape of what was typed.
+
+    - An ID number (15 or 18 characters): that exact number, through its blind index.
+      Only a whole, valid number finds anyone: no partial or "last four digits" search.
+    - Digits (or a phone number with ``+ - ( )``): that exact phone number, or household.
+    - Latin letters: pinyin initials starting with them (``wxy`` finds 王秀英), or a
+      household with that number.
+    - Anything with Chinese characters: names containing it.
+    - Anything else: a household with that number.
+    """
+    text = unicodedata.normalize("NFKC", text).strip()
+    compact = "".join(text.split())
+    if not compact:
+        return Q()
+    household_ids = list(Household.objects.filter(number=text).values_list("pk", flat=True))
+    by_household = Q(household_id__in=household_ids) if household_ids else Q(pk__in=[])
+    if _ID_LIKE.fullmatch(compact):
+        try:
+            number = idnumber.normalize(compact, today=today)
+        except idnumber.IDNumberError:
+            return by_household | _phone_filter(compact)
+        return Q(id_index=crypto.blind_index(number)) | by_household
+    if _HAN.search(text):
+        return Q(name__contains=text) | by_household
+    if _INITIALS.fullmatch(compact):
+        low = compact.lower()
+        # A range, not LIKE 'wxy%': both SQLite and PostgreSQL answer it from the index.
+        high = low[:-1] + chr(ord(low[-1]) + 1)
+        return Q(name_initials__gte=low, name_initials__lt=high) | by_household
+    return by_household | _phone_filter(text)
+
+
+def _phone_filter(text: str) -> Q:
+    try:
+        phone = fields.phone(text)
+    except fields.FieldError:
+        return Q(pk__in=[])
+    return Q(phone_index=crypto.blind_index(phone, "phone"))
+
+
+def find_persons(
+    user,
+    *,
+    q: str = "",
+    status: str = "",
+    sex: str = "",
+    village: str = "",
+    today: dt.date | None = None,
+) -> QuerySet[Person]:
+    """The persons in ``user``'s area matching the search, in order of pinyin initials."""
+    persons = persons_for(user)
+    if q:
+        persons = persons.filter(search_filter(q, today=today))
+    if status:
+        persons = persons.filter(status=status)
+    if sex:
+        persons = persons.filter(sex=sex)
+    if village:
+        persons = persons.filter(current_village=village)
+    # The name_initials index gives this order without sorting (ties by row id).
+    return persons.order_by("name_initials", "id")
+
+
+@dataclass
+class PersonRow:
+    pk: int
+    name: str
+    sex: str
+    age: int
+    village: str
+    status: str
+    status_code: str
+    id_number: str
+
+
+def person_rows(user, persons: list[Person], today: dt.date) -> list[PersonRow]:
+    """What a results table shows of each person: the ID masked unless the user may see it."""
+    names = village_names({p.current_village for p in persons})
+    return [
+        PersonRow(
+            pk=p.pk,
+            name=p.name,
+            sex=SEX_LABELS.get(p.sex, p.sex),
+            age=age_on(p.birth_date, today),
+            village=names.get(p.current_village, p.current_village),
+            status=STATUS_LABELS.get(p.status, p.status),
+            status_code=p.status,
+            id_number=_id_shown(user, p),
+        )
+        for p in persons
+    ]
+
+
+def _id_shown(user, person: Person) -> str:
+    try:
+        number = crypto.decrypt(person.id_cipher)
+    except crypto.DecryptionError:
+        return "?"
+    return number if may_see_identity(user, person) else idnumber.mask(number)
+
+
+def village_names(codes) -> dict[str, str]:
+    codes = [c for c in codes if c]
+    return dict(OrgUnit.objects.filter(code__in=codes).values_list("code", "name"))
+
+
+@area_view
+def search(request: HttpRequest) -> HttpResponse:
+    """The people page. With htmx (typing in the search box) only the results are sent."""
+    today = timezone.localdate()
+    form = PersonSearchForm(request.GET or None, user=request.user)
+    page: Page | None = None
+    rows: list[PersonRow] = []
+    more = False
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+    elif form.is_bound:
+        data = None
+    else:
+        data = {"q": "", "status": "", "sex": "", "village": ""}
+    if data is not None:
+        matches = find_persons(
+            request.user,
+            q=data["q"],
+            status=data["status"],
+            sex=data["sex"],
+            village=data["village"],
+            today=today,
+        )
+        # One query for the ids of the first MATCH_LIMIT matches: their number is the
+        # paginator's count (no COUNT over the whole area), then one for the page's rows.
+        ids = list(matches.values_list("pk", flat=True)[: MATCH_LIMIT + 1])
+        more = len(ids) > MATCH_LIMIT
+        page = Paginator(ids[:MATCH_LIMIT], PER_PAGE).get_page(request.GET.get("page"))
+        by_pk = Person.objects.in_bulk(list(page.object_list))
+        rows = person_rows(request.user, [by_pk[pk] for pk in page.object_list], today)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "more": more,
+        "match_limit": MATCH_LIMIT,
+    }
+    template = "web/people/_results.html" if request.htmx else "web/people/search.html"
+    return render(request, template, context)
+
+
+# ---------------------------------------------------------------------------
+# A person's record
+
+
+@dataclass
+class Link:
+    """A person named on the page: linked when in the user's area, described otherwise."""
+
+    text: str
+    pk: int | None = None
+
+
+@dataclass
+class TimelineEntry:
+    key: int | None
+    kind: str
+    label: str
+    date: dt.date
+    details: list[tuple[str, str | Link]] = field(default_factory=list)
+    recorded_at: dt.datetime | None = None
+    recorded_by: str = ""
+    batch: int | None = None
+
+
+def derived_state(person: Person, events: list[EventFacts], today: dt.date) -> State:
+    """The person's state at the end of today, derived from their events by the timeline
+    rules (``taizhang.register.timeline``), exactly as the indicators count it.
+
+    ``events`` are the effective events of the person and of their registered spouses
+    (``actions.load_events``): a spouse's death widows the person, and a husband's
+    male methods count for his wife.
+    """
+    pk = person.pk
+    spouses = {e.spouse if e.person == pk else e.person for e in events if _couple_of(e, pk)}
+    spouses.discard(None)
+    facts = actions.load_person_facts([pk, *spouses])
+    deaths = {e.person: e.date for e in events if e.kind == "death"}
+
+    def derive_for(who: int, partners) -> Derived:
+        own = [e.as_seen_by(who) for e in events if e.person == who or _couple_of(e, who)]
+        return derive(
+            facts[who],
+            own,
+            spouse_deaths={s: deaths[s] for s in partners if s in deaths},
+            today=today,
+        )
+
+    derived = derive_for(pk, spouses)
+    state = state_on(facts[pk], derived, today)
+    if state.spouse is not None and state.spouse in facts:
+        spouse_derived = derive_for(state.spouse, {pk})
+        state = state_on(facts[pk], derived, today, spouse_derived=spouse_derived)
+    return state
+
+
+def _couple_of(e: EventFacts, pk: int) -> bool:
+    return e.kind in COUPLE_KINDS and pk in (e.person, e.spouse)
+
+
+def load_person_events(pk: int) -> list[EventFacts]:
+    """The effective events of the person and of their registered spouses."""
+    events = actions.load_events([pk])
+    spouses = {e.spouse if e.person == pk else e.person for e in events if _couple_of(e, pk)}
+    spouses.discard(None)
+    if not spouses:
+        return events
+    seen = {e.key for e in events}
+    return events + [e for e in actions.load_events(spouses) if e.key not in seen]
+
+
+def timeline_entries(user, pk: int, events: list[EventFacts]) -> list[TimelineEntry]:
+    """The person's own events (and the marriages and divorces naming them), newest first,
+    with who recorded each and when."""
+    own = [e for e in events if e.person == pk or _couple_of(e, pk)]
+    own.sort(key=lambda e: (e.date, KIND_ORDER.get(e.kind, 99), e.key or 0), reverse=True)
+    stored = {
+        row["pk"]: row
+        for row in Event.objects.filter(pk__in=[e.key for e in own]).values(
+            "pk",
+            "recorded_at",
+            "recorded_by_id",
+            "batch_id",
+            "destination",
+            "birth_weight_g",
+            "supersedes_id",
+        )
+    }
+    users = {
+        u.pk: u.get_full_name() or u.username
+        for u in get_user_model().objects.filter(
+            pk__in={row["recorded_by_id"] for row in stored.values()} - {None}
+        )
+    }
+    others = {e.child for e in own} | {e.spouse if e.person == pk else e.person for e in own}
+    others -= {None, pk}
+    links = _links(user, others)
+    village_name = village_names({e.village for e in own})
+    entries = []
+    for e in own:
+        row = stored.get(e.key, {})
+        details: list[tuple[str, str | Link]] = []
+        other = e.spouse if e.person == pk else e.person
+        if e.kind in COUPLE_KINDS or e.kind == "widowhood":
+            if other is not None and e.kind != "widowhood":
+                details.append((_("Spouse"), links[other]))
+            elif e.spouse_key:
+                details.append((_("Spouse"), _("not in the register")))
+        if e.kind == "birth" and e.child is not None:
+            details.append((_("Child"), links[e.child]))
+            if e.delivery_place:
+                details.append((_("Delivery"), str(DELIVERY_LABELS[e.delivery_place])))
+            if row.get("birth_weight_g"):
+                details.append((_("Weight"), f"{row['birth_weight_g']} g"))
+        if e.village:
+            details.append((_("Village"), f"{village_name.get(e.village, '')} ({e.village})"))
+        if e.kind == "move_out" and row.get("destination"):
+            details.append((_("Destination"), row["destination"]))
+        if e.method:
+            details.append((_("Method"), str(METHOD_LABELS.get(e.method, e.method))))
+        if e.outcome:
+            details.append((_("Outcome"), str(OUTCOME_LABELS.get(e.outcome, e.outcome))))
+        if e.lmp_date:
+            details.append((_("Last menstrual period"), e.lmp_date.isoformat()))
+        if e.stage:
+            details.append((_("Life stage"), str(STAGE_LABELS.get(e.stage, e.stage))))
+        if e.findings:
+            details.append((_("Findings"), e.findings.replace(";", "; ")))
+        if e.reason:
+            details.append((_("Reason"), e.reason))
+        if row.get("supersedes_id"):
+            details.append((_("Corrects event"), f"#{row['supersedes_id']}"))
+        entries.append(
+            TimelineEntry(
+                key=e.key,
+                kind=e.kind,
+                label=str(KIND_LABELS.get(e.kind, e.kind)),
+                date=e.date,
+                details=details,
+                recorded_at=row.get("recorded_at"),
+                recorded_by=users.get(row.get("recorded_by_id"), ""),
+                batch=row.get("batch_id"),
+            )
+        )
+    return entries
+
+
+def _links(user, pks) -> dict[int, Link]:
+    """Persons by id: named and linked inside the user's area, anonymous outside it."""
+    visible = dict(persons_for(user).filter(pk__in=list(pks)).values_list("pk", "name"))
+    return {
+        pk: Link(visible[pk], pk) if pk in visible else Link(_("a person outside your area"))
+        for pk in pks
+    }
+
+
+def _phone_shown(user, person: Person) -> str:
+    if not person.phone_cipher:
+        return ""
+    try:
+        phone = crypto.decrypt(person.phone_cipher)
+    except crypto.DecryptionError:
+        return "?"
+    return phone if may_see_identity(user, person) else "*" * (len(phone) - 4) + phone[-4:]
+
+
+@area_view
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A person's record: identity, household, family, derived state today and timeline."""
+    user = request.user
+    person = get_person_for_user(user, pk)
+    audit(
+        "person_view",
+        user=user,
+        object_type="person",
+        object_id=pk,
+        org_code=person.current_village,
+        source=_source(request),
+    )
+    today = timezone.localdate()
+    events = load_person_events(pk)
+    state = derived_state(person, events, today)
+    scoped = persons_for(user)
+    members = []
+    if person.household_id:
+        members = list(
+            scoped.filter(household_id=person.household_id)
+            .exclude(pk=pk)
+            .order_by("birth_date", "id")
+        )
+    mother = None
+    if person.mother_id:
+        mother = _links(user, [person.mother_id])[person.mother_id]
+    children = list(scoped.filter(mother_id=pk).order_by("birth_date", "id"))
+    spouse = None
+    if state.spouse is not None:
+        spouse = _links(user, [state.spouse])[state.spouse]
+    elif state.spouse_key:
+        spouse = Link(_("a spouse not in the register"))
+    names = village_names(
+        {person.current_village, person.village_id, person.hukou_village, state.village}
+    )
+    kinds = [
+        (kind, KIND_LABELS[kind])
+        for kind in KINDS
+        if not (person.sex == "M" and kind in WOMEN_ONLY_KINDS)
+    ]
+    context = {
+        "person": person,
+        "id_number": _id_shown(user, person),
+        "phone": _phone_shown(user, person),
+        "identity_visible": may_see_identity(user, person),
+        "sex": SEX_LABELS.get(person.sex, person.sex),
+        "status": STATUS_LABELS.get(state.status, state.status),
+        "state": state,
+        "village_name": names.get(state.village or person.current_village, ""),
+        "registered_village_name": names.get(person.village_id, ""),
+        "hukou_village_name": names.get(person.hukou_village, ""),
+        "marital": _marital(state),
+        "spouse": spouse,
+        "methods": [METHOD_LABELS.get(m, m) for m in state.methods],
+        "spouse_methods": [METHOD_LABELS.get(m, m) for m in state.spouse_methods],
+        "life_stages": [STAGE_LABELS.get(s, s) for s in state.life_stages],
+        "household": person.household,
+        "members": person_rows(user, members, today),
+        "mother": mother,
+        "children": person_rows(user, children, today),
+        "timeline": timeline_entries(user, pk, events),
+        "kinds": kinds,
+        "today": today,
+    }
+    return render(request, "web/people/detail.html", context)
+
+
+def _marital(state: State) -> str:
+    if state.married:
+        return _("Married")
+    if state.widowed:
+        return _("Widowed")
+    return _("Not married")
+
+
+# ---------------------------------------------------------------------------
+# Recording an event
+
+
+@area_view
+def record_event(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """Record one life event of a person in the user's area, through the register's one
+    write path; the register's objections are shown next to the fields they concern."""
+    if kind not in KINDS:
+        raise Http404
+    user = request.user
+    person = get_person_for_user(user, pk)
+    today = timezone.localdate()
+    form = EventForm(request.POST or None, kind=kind, person=person, user=user, today=today)
+    if request.method == "POST":
+        with transaction.atomic():
+            if form.is_valid():
+                outcome = actions.record_events(
+                    [form.event], new_children=form.children, user=user, today=today
+                )
+                if outcome.problems:
+                    form.add_problems(outcome.problems)
+                elif not outcome.counts.get("events"):
+                    messages.info(request, _("This event is already in the register."))
+                    return redirect("person", pk=pk)
+                else:
+                    _audit_recorded(request, person, form)
+                    messages.success(
+                        request,
+                        _("%(event)s on %(date)s recorded.")
+                        % {"event": KIND_LABELS[kind], "date": form.event.date.isoformat()},
+                    )
+                    return redirect("person", pk=pk)
+    return render(
+        request,
+        "web/people/record_event.html",
+        {
+            "person": person,
+            "form": form,
+            "kind": kind,
+            "kind_label": KIND_LABELS[kind],
+        },
+        status=400 if request.method == "POST" and form.errors else 200,
+    )
+
+
+def _audit_recorded(request: HttpRequest, person: Person, form: EventForm) -> None:
+    e = form.event
+    detail = {"kind": e.kind, "date": e.date.isoformat(), "event": e.key}
+    if form.children:
+        detail["child"] = next(iter(form.children))
+    audit(
+        "event_record",
+        user=request.user,
+        object_type="person",
+        object_id=person.pk,
+        org_code=person.current_village,
+        source=_source(request),
+        **detail,
+    )

@@ -1,0 +1,1 @@
+"""The synthetic county: ``taizhang generate`` (see ``README.md`` in this folder)."""
