@@ -1,0 +1,292 @@
+"""Writing a simulated county into the register, through the register's own write path.
+
+The org units go in with ``OrgUnit.objects.bulk_create``; households with the
+register's bulk helpers (as the persons import does); persons with
+``actions.insert_persons``; and every event, as ``EventFacts`` exactly like the
+events import builds them, through ``actions.record_events`` — children born in
+the simulation are its ``new_children``, with ids reserved in advance. So the
+derived spells are the timeline's own, and a life the timeline refuses is
+reported (a generator bug), never written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from taizhang.errors import UserError
+from taizhang.lib import crypto
+from taizhang.orgunits.models import OrgUnit
+from taizhang.register import actions, db
+from taizhang.register.models import Household, Person
+from taizhang.register.timeline import EventFacts
+from taizhang.synthetic import names
+from taizhang.synthetic.simulate import (
+    BORN,
+    DELIVERY_PLACES,
+    END,
+    KINDS,
+    METHODS,
+    OUTCOMES,
+    STAGES,
+    County,
+)
+
+Progress = Callable[[str, int, int], None]
+RECORDING_HOUR_UTC = 2  # 10:00 in Beijing
+
+
+class GeneratorError(Exception):
+    """The register refused a generated life: a bug in the generator, not bad input."""
+
+
+@dataclass
+class Written:
+    """What ``write_county`` wrote, and how long each part took (seconds)."""
+
+    org_units: int = 0
+    households: int = 0
+    persons: int = 0
+    children: int = 0
+    events: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def data_today() -> dt.date:
+    """The day the register is derived for: today, or the simulation's last day if the
+    clock is behind it (so that no generated event is in the future)."""
+    return max(timezone.localdate(), END)
+
+
+def write_county(
+    county: County, *, user=None, progress: Progress | None = None
+) -> Written:
+    """Write ``county`` into an empty register in one transaction.
+
+    Raises ``UserError`` if the register already holds persons, and
+    ``GeneratorError`` if the register refuses an event (nothing is written then).
+    """
+    written = Written()
+    today = data_today()
+    with transaction.atomic():
+        if Person.objects.exists():
+            raise UserError(
+                "the register already holds persons; generate a synthetic county into an empty database"
+            )
+        began = time.perf_counter()
+        written.org_units = write_org_units(county.geography)
+        household_pks = _write_households(county)
+        written.households = len(household_pks)
+        written.seconds["org units and households"] = time.perf_counter() - began
+
+        began = time.perf_counter()
+        pks = np.array(actions.reserve_person_ids(county.persons), dtype=np.int64)
+        persons = _new_persons(county, pks, household_pks)
+        born = county.origin == BORN
+        involved = np.zeros(county.persons, bool)
+        involved[county.person] = True
+        couple = np.isin(county.kind, [KINDS.index("marriage"), KINDS.index("divorce")])
+        spouses = county.a[couple]
+        involved[spouses[spouses >= 0]] = True
+        # Persons without events get their derived state now; the others from their events.
+        quiet = [persons[i] for i in np.flatnonzero(~born & ~involved)]
+        busy = [persons[i] for i in np.flatnonzero(~born & involved)]
+        if progress:
+            progress("persons", 0, len(quiet) + len(busy))
+        actions.insert_persons(quiet, user=user, today=today)
+        actions.insert_persons(busy, user=user)
+        if progress:
+            progress("persons", len(quiet) + len(busy), len(quiet) + len(busy))
+        written.persons = len(quiet) + len(busy)
+        children = {persons[i].pk: persons[i] for i in np.flatnonzero(born)}
+        written.children = len(children)
+        written.seconds["persons"] = time.perf_counter() - began
+
+        began = time.perf_counter()
+        events = build_events(county, pks)
+        written.seconds["events built"] = time.perf_counter() - began
+
+        began = time.perf_counter()
+
+        def report(done: int, total: int) -> None:
+            if progress:
+                progress("events", done, total)
+
+        outcome = actions.record_events(
+            events, new_children=children, user=user, today=today, progress=report
+        )
+        if outcome.problems:
+            shown = "; ".join(
+                f"person {p.event.person}, {p.event.kind} on {p.event.date}: {p.column}: {p.message}"
+                for p in outcome.problems[:10]
+            )
+            raise GeneratorError(
+                f"the register refused {len(outcome.problems)} generated events: {shown}"
+            )
+        if progress:
+            progress("events", len(events), len(events))
+        written.events = outcome.counts["events"]
+        written.seconds["events"] = time.perf_counter() - began
+    return written
+
+
+def write_org_units(geography: names.Geography) -> int:
+    """Create the county, its townships and villages (those not there yet); returns how many."""
+    existing = set(OrgUnit.objects.values_list("code", flat=True))
+    new = [
+        OrgUnit(code=code, name=name, parent_id=parent, level=level)
+        for code, name, parent, level in geography.org_units()
+        if code not in existing
+    ]
+    OrgUnit.objects.bulk_create(new, batch_size=1000)
+    return len(new)
+
+
+def _write_households(county: County) -> np.ndarray:
+    """One household row per simulated household: number = village code + sequence."""
+    villages = county.geography.villages
+    hv = county.household_village
+    pks = np.array(db.reserve_ids(Household._meta.db_table, len(hv)), dtype=np.int64)
+    # Number households within each village in the order they were formed.
+    order = np.argsort(hv, kind="stable")
+    first = np.r_[True, hv[order][1:] != hv[order][:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(len(hv)), 0))
+    seq = np.empty(len(hv), np.int64)
+    seq[order] = np.arange(len(hv)) - start + 1
+    rows = [
+        (int(pk), f"{villages[v].code}{s:04d}", villages[v].code, f"{villages[v].name}{s}号")
+        for pk, v, s in zip(pks.tolist(), hv.tolist(), seq.tolist(), strict=True)
+    ]
+    db.insert_rows(Household._meta.db_table, ["id", "number", "village_id", "address"], rows)
+    return pks
+
+
+def _new_persons(county: County, pks: np.ndarray, household_pks: np.ndarray) -> list[actions.NewPerson]:
+    villages = [v.code for v in county.geography.villages]
+    births = [dt.date.fromordinal(int(d)) for d in range(county.birth.min(), county.birth.max() + 1)]
+    low = int(county.birth.min())
+    sexes = ["F", "M"]
+    out = []
+    for i, (pk, sex, birth, village, household, hukou, lbb, mother, phone, eth) in enumerate(
+        zip(
+            pks.tolist(),
+            county.sex.tolist(),
+            county.birth.tolist(),
+            county.village.tolist(),
+            county.household.tolist(),
+            county.hukou.tolist(),
+            county.lbb.tolist(),
+            county.mother.tolist(),
+            county.phone.tolist(),
+            county.ethnicity.tolist(),
+            strict=True,
+        )
+    ):
+        out.append(
+            actions.NewPerson(
+                pk=pk,
+                name=county.given[i],
+                sex=sexes[sex],
+                birth=births[birth - low],
+                id_number=county.id_numbers[i],
+                village=villages[village],
+                hukou_village=str(hukou),
+                household=int(household_pks[household]) if household >= 0 else None,
+                phone=str(phone) if phone else "",
+                ethnicity=names.ETHNICITIES[eth],
+                live_births_before=lbb,
+                mother=int(pks[mother]) if mother >= 0 else None,
+            )
+        )
+    return out
+
+
+def build_events(county: County, pks: np.ndarray) -> list[EventFacts]:
+    """The county's events as ``EventFacts``, as the events import would build them."""
+    villages = [v.code for v in county.geography.villages]
+    low = int(county.day.min()) - 400  # a pregnancy's LMP comes before its registration
+    days = [dt.date.fromordinal(d) for d in range(low, int(county.recorded.max()) + 1)]
+    recorded_at = [
+        dt.datetime.combine(d, dt.time(RECORDING_HOUR_UTC), dt.UTC) for d in days
+    ]
+    sexes = ["F", "M"]
+    child_sex = county.sex
+    pk = pks.tolist()
+    outside_keys: dict[int, tuple[str, bytes]] = {}
+
+    def outside(index: int) -> tuple[str, bytes]:
+        found = outside_keys.get(index)
+        if found is None:
+            number = county.outside_id_numbers[index]
+            found = outside_keys[index] = (crypto.blind_index(number), crypto.encrypt(number))
+        return found
+
+    findings = {
+        "checkup": names.CHECKUP_FINDINGS,
+        "screening": names.SCREENING_FINDINGS,
+        "followup": names.FOLLOWUP_FINDINGS,
+    }
+    events: list[EventFacts] = []
+    append = events.append
+    for row, (person, kind_i, day, a, b, c, rec) in enumerate(
+        zip(
+            county.person.tolist(),
+            county.kind.tolist(),
+            county.day.tolist(),
+            county.a.tolist(),
+            county.b.tolist(),
+            county.c.tolist(),
+            county.recorded.tolist(),
+            strict=True,
+        ),
+        start=1,
+    ):
+        kind = KINDS[kind_i]
+        date = days[day - low]
+        extra = {"recorded_at": recorded_at[rec - low]}
+        e = EventFacts(
+            kind=kind,
+            date=date,
+            person=pk[person],
+            row=row,
+            recorded=days[rec - low],
+            extra=extra,
+        )
+        if kind in ("marriage", "divorce"):
+            if a >= 0:
+                e.spouse = pk[a]
+            elif b >= 0:
+                e.spouse_key, extra["spouse_id_cipher"] = outside(b)
+        elif kind == "birth":
+            e.child = pk[a]
+            e.child_sex = sexes[child_sex[a]]
+            e.delivery_place = DELIVERY_PLACES[c]
+            extra["birth_weight_g"] = b
+        elif kind in ("checkup", "screening", "followup"):
+            if b >= 0:
+                e.findings = findings[kind][b]
+        elif kind == "method_start":
+            e.method = METHODS[a]
+        elif kind == "method_stop":
+            e.method = METHODS[a]
+            e.reason = names.STOP_REASONS[b]
+        elif kind == "education":
+            e.stage = STAGES[a]
+        elif kind == "pregnancy":
+            e.lmp_date = days[b - low]
+        elif kind == "outcome":
+            e.outcome = OUTCOMES[a]
+        elif kind in ("move_in", "move_within"):
+            e.village = villages[a]
+        elif kind == "move_out":
+            extra["destination"] = names.DESTINATIONS[a]
+        append(e)
+    return events
+
+
