@@ -73,10 +73,12 @@ def get_app() -> typer.Typer:
     if not _registered:
         from taizhang.imports import cli as imports_cli
         from taizhang.indicators import cli as indicators_cli
+        from taizhang.synthetic import cli as synthetic_cli
         from taizhang.web import cli as web_cli
 
         imports_cli.register(app)
         indicators_cli.register(app)
+        synthetic_cli.register(app)
         web_cli.register(app)
         _registered = True
     return app

@@ -20,3 +20,13 @@ def taizhang():
         return runner.invoke(get_app(), [str(a) for a in args])
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Tests read messages in English (the msgids); the zh-Hans catalogue has its own test."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

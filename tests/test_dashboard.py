@@ -190,9 +190,7 @@ class TestCards:
 
 @pytest.mark.django_db
 class TestTrend:
-    def test_it_charts_the_last_six_years_with_one_engine_call_per_year(
-        self, login, monkeypatch
-    ):
+    def test_it_charts_the_last_six_years_with_one_engine_call_per_year(self, login, monkeypatch):
         calls = []
         real = dashboard.compute
 
@@ -209,7 +207,9 @@ class TestTrend:
     def test_it_draws_each_year_as_the_engine_computes_it(self, login):
         response = login("dana").get("/", {"period": "2024", "section": "trend"})
         series = {
-            s["code"]: s["data"] for chart in response.context["charts"] for s in chart["spec"]["series"]
+            s["code"]: s["data"]
+            for chart in response.context["charts"]
+            for s in chart["spec"]["series"]
         }
         for i, year in enumerate(range(2019, 2025)):
             expected = values(compute(COUNTY, str(year), list(dashboard.CARD_CODES)))
@@ -275,7 +275,11 @@ class TestRanking:
 class TestPyramid:
     def test_it_counts_each_sex_and_age_group_as_worked_out_by_hand(self, county):
         result = population_pyramid(A1, "2024")
-        counted = {g["label"]: (g["male"], g["female"]) for g in result["groups"] if g["male"] or g["female"]}
+        counted = {
+            g["label"]: (g["male"], g["female"])
+            for g in result["groups"]
+            if g["male"] or g["female"]
+        }
         assert counted == {
             "0–4": (1, 0),
             "15–19": (0, 1),
@@ -295,7 +299,9 @@ class TestPyramid:
 
     def test_it_counts_the_other_township_by_hand(self, county):
         result = population_pyramid(B1, "2024")
-        counted = {g["low"]: (g["male"], g["female"]) for g in result["groups"] if g["male"] or g["female"]}
+        counted = {
+            g["low"]: (g["male"], g["female"]) for g in result["groups"] if g["male"] or g["female"]
+        }
         assert counted == {0: (0, 1), 25: (1, 2), 30: (3, 2), 35: (1, 1), 75: (0, 1)}
         assert result["total"] == 12
 
@@ -365,9 +371,7 @@ class TestFreshness:
         client = login("alice")
         assert cards(client.get("/", {"period": "2024"}))["POP_END"] == 9
         persons = tmp_path / "person.csv"
-        persons.write_text(
-            "id_number,name,sex,village\n410325196001010014,周新,M,410325100201\n"
-        )
+        persons.write_text("id_number,name,sex,village\n410325196001010014,周新,M,410325100201\n")
         result = taizhang("import", persons, "--kind", "persons")
         assert result.exit_code == 0, result.output
         assert cards(client.get("/", {"period": "2024"}))["POP_END"] == 10
@@ -379,9 +383,7 @@ class TestFreshness:
 
 @pytest.mark.django_db
 class TestOrgUnit:
-    def test_it_lists_the_children_with_their_figures_in_one_engine_call(
-        self, login, monkeypatch
-    ):
+    def test_it_lists_the_children_with_their_figures_in_one_engine_call(self, login, monkeypatch):
         calls = []
         real = dashboard.compute
 
@@ -402,8 +404,7 @@ class TestOrgUnit:
         response = login("bob").get(f"/org/{T100}/", {"period": "2024"})
         own = {i["code"]: i["raw"] for i in response.context["own"]}
         assert own == {
-            code: v
-            for code, v in values(compute(T100, "2024", list(dashboard.ORG_CODES))).items()
+            code: v for code, v in values(compute(T100, "2024", list(dashboard.ORG_CODES))).items()
         }
         assert own["POP_END"] == 20 and own["BIRTHS"] == 4
 
@@ -453,7 +454,16 @@ class TestRecords:
         # START P01..P09, END P01..P08 and C05: ten persons.
         names = {r["name"] for r in response.context["rows"]}
         assert names == {
-            "李华", "王军", "张伟", "刘芳", "陈静", "赵强", "王秀英", "孙丽", "周斌", "赵子轩"
+            "李华",
+            "王军",
+            "张伟",
+            "刘芳",
+            "陈静",
+            "赵强",
+            "王秀英",
+            "孙丽",
+            "周斌",
+            "赵子轩",
         }
 
     def test_it_leaves_out_persons_who_now_live_outside_the_users_area(self, login):
@@ -473,7 +483,9 @@ class TestRecords:
         assert response.context["count"] == 32
         assert response.context["page"].paginator.num_pages == 7
         ids = [r["pk"] for r in response.context["rows"]]
-        behind = sorted(p for p in everyone if p in set(dashboard.records_behind("POP_END", COUNTY, "2024")))
+        behind = sorted(
+            p for p in everyone if p in set(dashboard.records_behind("POP_END", COUNTY, "2024"))
+        )
         assert ids == behind[5:10]
 
     def test_it_links_each_name_to_the_persons_record(self, login):

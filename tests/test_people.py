@@ -165,6 +165,25 @@ class TestSearch:
         assert found(client, people.tom, status="deceased") == []
         assert found(client, people.ada, sex="M") == ["李建国", "张伟"]
 
+    @pytest.mark.parametrize(
+        ("username", "q", "names"),
+        [
+            # Each kind of search in an area of each size: the database is asked in a
+            # different way for each (see people.find_persons).
+            ("alice", "王", ["王秀英"]),
+            ("alice", "", ["李建国", "王秀英"]),
+            ("tom", "w", ["王小红", "王秀英"]),
+            ("tom", "", ["李建国", "王小红", "王秀英"]),
+            ("ada", "王", ["王小红", "王秀英"]),
+            ("ada", "伟", ["张伟"]),
+            ("ada", "zw", ["张伟"]),
+            ("ada", "", ["李建国", "王小红", "王秀英", "张伟"]),
+            ("ada", OTHER, ["张伟"]),
+        ],
+    )
+    def test_it_answers_each_kind_of_search_in_each_area(self, client, people, username, q, names):
+        assert found(client, getattr(people, username), q=q) == names
+
     def test_it_refuses_a_village_outside_the_area(self, client, people):
         client.force_login(people.tom)
         r = client.get(reverse("people"), {"village": C})

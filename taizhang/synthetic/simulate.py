@@ -1262,8 +1262,11 @@ class Simulation:
         rng = self.rng
         n = self.n
         here = self.present[:n] & ~busy[:n] & ~self.preg[:n]
-        age = age_on(self.birth[:n], np.full(n, first))
-        singles = np.flatnonzero(here & (self.spouse[:n] == -1) & (age >= 16) & (age <= 40))
+        # Ages in completed years at the start of the month, for the unmarried only.
+        unmarried = np.flatnonzero(here & (self.spouse[:n] == -1))
+        age = np.full(n, -1, np.int64)
+        age[unmarried] = age_on(self.birth[unmarried], np.full(len(unmarried), first))
+        singles = np.flatnonzero((age >= 16) & (age <= 40))
         factor = self.v_factor[self.village[singles]]
         go = singles[rng.random(len(singles)) < 1 - np.exp(-OUT_SINGLE * factor / 12)]
         self._leave(go, self._days_in(first, stop, len(go)), moved=True)
@@ -1282,7 +1285,7 @@ class Simulation:
         day = self._days_in(first, stop, len(w))
         movers, days = [w, h], [day, day]
         if len(w):
-            kids = np.flatnonzero(here & (age < 16) & (self.spouse[:n] == -1) & ~busy[:n])
+            kids = np.flatnonzero((age >= 0) & (age < 16) & ~busy[:n])
             fam_hh = self.household[w]
             order = np.argsort(fam_hh, kind="stable")
             sorted_hh = fam_hh[order]
@@ -1295,7 +1298,7 @@ class Simulation:
         busy[movers] = True
 
         # Within the county: unmarried adults to another village (mostly of the same township).
-        adults = np.flatnonzero(here & ~busy[:n] & (self.spouse[:n] == -1) & (age >= 18) & (age < 60))
+        adults = np.flatnonzero(~busy[:n] & (age >= 18) & (age < 60))
         movers = adults[rng.random(len(adults)) < 1 - np.exp(-WITHIN_RATE / 12)]
         target = self._other_village(self.village[movers])
         self.village[movers] = target
@@ -1651,8 +1654,10 @@ def identity_numbers(county: County) -> tuple[list[str], list[str]]:
         digits[:, 6 + i] = date // 10 ** (7 - i) % 10
     for i in range(3):
         digits[:, 14 + i] = seq // 10 ** (2 - i) % 10
-    check = _CHECK[(digits * _WEIGHTS).sum(axis=1) % 11]
-    body = np.char.add(np.char.add(region, date.astype(str)), np.char.zfill(seq.astype(str), 3))
-    ids = np.char.add(body, check).tolist()
+    check = _CHECK[(digits * _WEIGHTS).sum(axis=1) % 11].tolist()
+    ids = [
+        f"{r}{d}{q:03d}{c}"
+        for r, d, q, c in zip(region.tolist(), date.tolist(), seq.tolist(), check, strict=True)
+    ]
     n = len(county.birth)
     return ids[:n], ids[n:]

@@ -11,15 +11,18 @@ reported (a generator bug), never written.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from taizhang.audit.actions import record as audit
 from taizhang.errors import UserError
 from taizhang.lib import crypto
 from taizhang.orgunits.models import OrgUnit
@@ -36,6 +39,7 @@ from taizhang.synthetic.simulate import (
     OUTCOMES,
     STAGES,
     County,
+    simulate,
 )
 
 Progress = Callable[[str, int, int], None]
@@ -58,6 +62,58 @@ class Written:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass
+class Generated:
+    """A county generated and written: what was written, and the time each part took."""
+
+    persons: int
+    seed: int
+    county: County
+    written: Written
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+
+def generate(
+    persons: int, seed: int, *, user=None, progress: Progress | None = None
+) -> Generated:
+    """Simulate a county of ``persons`` people with ``seed`` and write it into the (empty)
+    register, auditing the change. Same ``persons`` and ``seed``, same county."""
+    if Person.objects.exists():
+        raise UserError(
+            "the register already holds persons; generate a synthetic county into an empty database"
+        )
+    began = time.perf_counter()
+    with collector_paused():
+        county = simulate(
+            persons, seed, progress=(lambda done, total: progress("simulate", done, total)) if progress else None
+        )
+    simulated = time.perf_counter() - began
+    written = write_county(county, user=user, progress=progress)
+    audit(
+        "generate",
+        user=user,
+        object_type="org_unit",
+        object_id=county.geography.county[0],
+        org_code=county.geography.county[0],
+        source="cli",
+        persons=persons,
+        seed=seed,
+        persons_written=written.persons,
+        events_written=written.events,
+    )
+    return Generated(
+        persons=persons,
+        seed=seed,
+        county=county,
+        written=written,
+        seconds={"simulate": simulated, **written.seconds},
+    )
+
+
 def data_today() -> dt.date:
     """The day the register is derived for: today, or the simulation's last day if the
     clock is behind it (so that no generated event is in the future)."""
@@ -74,7 +130,7 @@ def write_county(
     """
     written = Written()
     today = data_today()
-    with transaction.atomic():
+    with transaction.atomic(), collector_paused():
         if Person.objects.exists():
             raise UserError(
                 "the register already holds persons; generate a synthetic county into an empty database"
@@ -208,16 +264,17 @@ def _new_persons(county: County, pks: np.ndarray, household_pks: np.ndarray) -> 
 
 
 def build_events(county: County, pks: np.ndarray) -> list[EventFacts]:
-    """The county's events as ``EventFacts``, as the events import would build them."""
+    """The county's events as ``EventFacts``, as the events import would build them.
+
+    ``row`` is the event's position in ``county`` (from 1), so a refused event can be
+    traced back to the simulation.
+    """
     villages = [v.code for v in county.geography.villages]
     low = int(county.day.min()) - 400  # a pregnancy's LMP comes before its registration
     days = [dt.date.fromordinal(d) for d in range(low, int(county.recorded.max()) + 1)]
-    recorded_at = [
-        dt.datetime.combine(d, dt.time(RECORDING_HOUR_UTC), dt.UTC) for d in days
-    ]
-    sexes = ["F", "M"]
-    child_sex = county.sex
+    stamps = [dt.datetime.combine(d, dt.time(RECORDING_HOUR_UTC), dt.UTC) for d in days]
     pk = pks.tolist()
+    sexes = ["F", "M"]
     outside_keys: dict[int, tuple[str, bytes]] = {}
 
     def outside(index: int) -> tuple[str, bytes]:
@@ -228,65 +285,80 @@ def build_events(county: County, pks: np.ndarray) -> list[EventFacts]:
         return found
 
     findings = {
-        "checkup": names.CHECKUP_FINDINGS,
-        "screening": names.SCREENING_FINDINGS,
-        "followup": names.FOLLOWUP_FINDINGS,
+        "checkup": [""] + names.CHECKUP_FINDINGS,
+        "screening": [""] + names.SCREENING_FINDINGS,
+        "followup": [""] + names.FOLLOWUP_FINDINGS,
     }
     events: list[EventFacts] = []
-    append = events.append
-    for row, (person, kind_i, day, a, b, c, rec) in enumerate(
-        zip(
-            county.person.tolist(),
-            county.kind.tolist(),
-            county.day.tolist(),
-            county.a.tolist(),
-            county.b.tolist(),
-            county.c.tolist(),
-            county.recorded.tolist(),
+    for kind_i, kind in enumerate(KINDS):
+        rows = np.flatnonzero(county.kind == kind_i)
+        if not len(rows):
+            continue
+        columns = zip(
+            (rows + 1).tolist(),
+            county.person[rows].tolist(),
+            (county.day[rows] - low).tolist(),
+            county.a[rows].tolist(),
+            county.b[rows].tolist(),
+            county.c[rows].tolist(),
+            (county.recorded[rows] - low).tolist(),
             strict=True,
-        ),
-        start=1,
-    ):
-        kind = KINDS[kind_i]
-        date = days[day - low]
-        extra = {"recorded_at": recorded_at[rec - low]}
-        e = EventFacts(
-            kind=kind,
-            date=date,
-            person=pk[person],
-            row=row,
-            recorded=days[rec - low],
-            extra=extra,
         )
-        if kind in ("marriage", "divorce"):
-            if a >= 0:
-                e.spouse = pk[a]
-            elif b >= 0:
-                e.spouse_key, extra["spouse_id_cipher"] = outside(b)
-        elif kind == "birth":
-            e.child = pk[a]
-            e.child_sex = sexes[child_sex[a]]
-            e.delivery_place = DELIVERY_PLACES[c]
-            extra["birth_weight_g"] = b
-        elif kind in ("checkup", "screening", "followup"):
-            if b >= 0:
-                e.findings = findings[kind][b]
-        elif kind == "method_start":
-            e.method = METHODS[a]
-        elif kind == "method_stop":
-            e.method = METHODS[a]
-            e.reason = names.STOP_REASONS[b]
-        elif kind == "education":
-            e.stage = STAGES[a]
-        elif kind == "pregnancy":
-            e.lmp_date = days[b - low]
-        elif kind == "outcome":
-            e.outcome = OUTCOMES[a]
-        elif kind in ("move_in", "move_within"):
-            e.village = villages[a]
-        elif kind == "move_out":
-            extra["destination"] = names.DESTINATIONS[a]
-        append(e)
+        if kind in findings:
+            found = findings[kind]
+            events += [
+                EventFacts(
+                    kind,
+                    days[d],
+                    pk[p],
+                    row=n,
+                    findings=found[b + 1],
+                    recorded=days[r],
+                    extra={"recorded_at": stamps[r]},
+                )
+                for n, p, d, _a, b, _c, r in columns
+            ]
+            continue
+        for n, p, d, a, b, c, r in columns:
+            extra = {"recorded_at": stamps[r]}
+            e = EventFacts(kind, days[d], pk[p], row=n, recorded=days[r], extra=extra)
+            if kind == "education":
+                e.stage = STAGES[a]
+            elif kind in ("marriage", "divorce"):
+                if a >= 0:
+                    e.spouse = pk[a]
+                elif b >= 0:
+                    e.spouse_key, extra["spouse_id_cipher"] = outside(b)
+            elif kind == "method_start":
+                e.method = METHODS[a]
+            elif kind == "method_stop":
+                e.method = METHODS[a]
+                e.reason = names.STOP_REASONS[b]
+            elif kind == "birth":
+                e.child = pk[a]
+                e.child_sex = sexes[county.sex[a]]
+                e.delivery_place = DELIVERY_PLACES[c]
+                extra["birth_weight_g"] = b
+            elif kind == "pregnancy":
+                e.lmp_date = days[b - low]
+            elif kind == "outcome":
+                e.outcome = OUTCOMES[a]
+            elif kind in ("move_in", "move_within"):
+                e.village = villages[a]
+            elif kind == "move_out":
+                extra["destination"] = names.DESTINATIONS[a]
+            events.append(e)
     return events
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cycle collector: writing a county allocates millions of small acyclic
+    objects, which it would rescan over and over and find nothing to free."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

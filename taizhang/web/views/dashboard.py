@@ -27,7 +27,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import get_language, gettext, gettext_lazy as _
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 
 from taizhang.accounts.decorators import area_view
 from taizhang.accounts.scope import (
@@ -114,10 +115,11 @@ def register_version() -> tuple[int, ...] | None:
         if connection.vendor == "postgresql":
             # Ids come from a sequence when a transaction takes them, not when it commits:
             # while another writer is open, a later commit may add rows below the top id.
-            cursor.execute("SELECT pg_current_snapshot()::text, txid_current_if_assigned()")
-            snapshot, own = cursor.fetchone()
-            in_progress = {x for x in snapshot.split(":")[2].split(",") if x}
-            if in_progress - {str(own)}:
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL)"
+            )
+            if cursor.fetchone()[0]:
                 return None
         cursor.execute(f"SELECT {tops}, {units}")
         return tuple(int(x or 0) for x in cursor.fetchone())
@@ -266,7 +268,9 @@ def home(request: HttpRequest) -> HttpResponse:
         period = read_period(request.GET.get("period"))
     except BadRequest as e:
         context["error"] = str(e)
-        template = f"web/dashboard/_{section}.html" if section in SECTIONS else "web/dashboard/home.html"
+        template = (
+            f"web/dashboard/_{section}.html" if section in SECTIONS else "web/dashboard/home.html"
+        )
         return render(request, template, context, status=400)
     context["period"] = period
     version = register_version()
@@ -283,7 +287,9 @@ def home(request: HttpRequest) -> HttpResponse:
     context.update(
         cards=[_item(entry, unit.code, period.code) for entry in result["indicators"]],
         has_children=child_level(unit) is not None,
-        section_url={s: f"{reverse('home')}?{urlencode({**query, 'section': s})}" for s in SECTIONS},
+        section_url={
+            s: f"{reverse('home')}?{urlencode({**query, 'section': s})}" for s in SECTIONS
+        },
     )
     return render(request, "web/dashboard/home.html", context)
 
@@ -507,7 +513,9 @@ def records(request: HttpRequest, code: str, org: str, period: str, part: str) -
         indicator = read_indicator(code)
         if part not in PARTS:
             raise BadRequest(
-                gettext("“%(part)s” is not a part of a figure: ask for the numerator or the denominator.")
+                gettext(
+                    "“%(part)s” is not a part of a figure: ask for the numerator or the denominator."
+                )
                 % {"part": part}
             )
         if part == "denominator" and indicator.denominator is None:
@@ -527,16 +535,15 @@ def records(request: HttpRequest, code: str, org: str, period: str, part: str) -
     root = user_org_code(request.user)
     key = f"records:{indicator.code}:{unit.code}:{the_period.code}:{part}:{root}"
     try:
-        ids, behind = _cached(version, key, lambda: _visible_records(request.user, indicator, unit, the_period, part))
+        ids, behind = _cached(
+            version, key, lambda: _visible_records(request.user, indicator, unit, the_period, part)
+        )
     except UserError as e:
         context["error"] = str(e)
         return render(request, "web/dashboard/records.html", context, status=400)
 
     page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
-    persons = {
-        p.pk: p
-        for p in persons_for(request.user).filter(pk__in=list(page.object_list))
-    }
+    persons = {p.pk: p for p in persons_for(request.user).filter(pk__in=list(page.object_list))}
     villages = dict(
         OrgUnit.objects.filter(code__in={p.current_village for p in persons.values()}).values_list(
             "code", "name"

@@ -14,7 +14,7 @@
       color: COLORS,
       tooltip: { trigger: "axis" },
       legend: { top: 0, show: spec.series.length > 1 },
-      grid: { left: 48, right: 16, top: spec.series.length > 1 ? 32 : 16, bottom: 28 },
+      grid: { left: 8, right: 16, top: spec.series.length > 1 ? 32 : 16, bottom: 8, containLabel: true },
       xAxis: { type: "category", data: spec.years, boundaryGap: false },
       yAxis: { type: "value", scale: true },
       series: spec.series.map(function (s) {
@@ -28,7 +28,7 @@
     return {
       color: COLORS,
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      grid: { left: 96, right: 24, top: 8, bottom: 24 },
+      grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
       xAxis: { type: "value" },
       yAxis: { type: "category", data: spec.labels.slice().reverse() },
       series: [{ name: spec.name, type: "bar", data: spec.values.slice().reverse() }],
@@ -46,7 +46,7 @@
         valueFormatter: abs,
       },
       legend: { top: 0 },
-      grid: { left: 56, right: 24, top: 32, bottom: 24 },
+      grid: { left: 8, right: 24, top: 32, bottom: 8, containLabel: true },
       xAxis: { type: "value", axisLabel: { formatter: abs } },
       yAxis: { type: "category", data: spec.groups, axisTick: { show: false } },
       series: [
@@ -65,7 +65,10 @@
 
   function draw(root) {
     if (typeof echarts === "undefined" || !root || !root.querySelectorAll) return;
-    root.querySelectorAll("[data-chart]").forEach(function (el) {
+    // htmx hands over each element it inserts, which may be a chart itself.
+    var charts = Array.prototype.slice.call(root.querySelectorAll("[data-chart]"));
+    if (root.matches && root.matches("[data-chart]")) charts.push(root);
+    charts.forEach(function (el) {
       if (el.dataset.drawn) return;
       var source = document.getElementById(el.dataset.chart);
       if (!source) return;
