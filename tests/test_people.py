@@ -445,6 +445,15 @@ class TestRecordEvent:
         assert Event.objects.filter(kind="checkup").count() == 1
         assert AuditEntry.objects.filter(action="event_record").count() == 1
 
+    def test_it_offers_a_form_for_every_kind_of_event(self, client, people):
+        from taizhang.imports.events import KINDS
+
+        client.force_login(people.alice)
+        for kind in KINDS:
+            r = client.get(reverse("record_event", args=[people.woman.pk, kind]))
+            assert r.status_code == 200, kind
+            assert "date" in r.context["form"].fields
+
     def test_it_refuses_an_unknown_kind(self, client, people):
         client.force_login(people.alice)
         r = client.get(reverse("record_event", args=[people.woman.pk, "void"]))

@@ -101,17 +101,17 @@ BASE, BORN, MIGRANT = 0, 1, 2  # how a person came into the register
 
 # The base pyramid on 2021-01-01: relative size of each single year of age 0-19, then of
 # each year within the 5-year groups 20-24 .. 95-99.
-PYRAMID_YOUNG = [0.85, 0.95, 1.0, 1.12, 1.12, 1.04, 1.08, 1.04, 1.08, 1.04,
-                 1.04, 1.04, 1.04, 1.04, 1.04, 0.95, 0.95, 0.95, 0.95, 0.95]  # fmt: skip
-PYRAMID_GROUPS = [1.1, 1.6, 2.0, 1.6, 1.45, 1.7, 1.6, 1.2, 0.85, 0.8,
-                  0.55, 0.35, 0.2, 0.1, 0.035, 0.008]  # fmt: skip
+PYRAMID_YOUNG = [0.8, 0.9, 0.95, 1.06, 1.06, 0.99, 1.03, 0.99, 1.03, 0.99,
+                 0.99, 0.99, 0.99, 0.99, 0.99, 0.9, 0.9, 0.9, 0.9, 0.9]  # fmt: skip
+PYRAMID_GROUPS = [0.95, 1.75, 2.2, 1.85, 1.6, 1.55, 1.5, 1.05, 0.72, 0.68,
+                  0.46, 0.29, 0.16, 0.08, 0.03, 0.007]  # fmt: skip
 
 # Gompertz-Makeham force of mortality mu(x) = A + B exp(C x), times a factor by sex;
 # with the infant term, e0 is about 78 (women ~81, men ~75).
 MAKEHAM_A = 0.0002
-GOMPERTZ_B = 0.000032
+GOMPERTZ_B = 0.000036
 GOMPERTZ_C = 0.092
-SEX_MORTALITY = (0.72, 1.3)  # women, men
+SEX_MORTALITY = (0.75, 1.3)  # women, men
 INFANT_HAZARD = 0.0045  # added in the first year of life
 
 # Age at first marriage: legal minimum + a gamma draw (shape, scale by sex: median ~24.5
@@ -122,7 +122,7 @@ EVER_MARRY = (0.98, 0.92)
 
 # Monthly probability that a woman seeking a pregnancy conceives, by age group.
 FECUNDABILITY_AGES = np.array([15, 30, 35, 40, 45, 50])
-FECUNDABILITY = np.array([0.17, 0.13, 0.08, 0.03, 0.005])
+FECUNDABILITY = np.array([0.13, 0.1, 0.065, 0.025, 0.005])
 PRIMARY_STERILITY = 0.04
 
 # Yearly hazard that a woman with this many children decides to have another,
@@ -130,11 +130,11 @@ PRIMARY_STERILITY = 0.04
 DESIRE_AGES = np.array([0, 30, 35, 40, 200])
 DESIRE = {
     0: np.array([0.6, 0.5, 0.3, 0.05]),
-    1: np.array([0.13, 0.09, 0.035, 0.004]),
-    2: np.array([0.012, 0.008, 0.003, 0.0005]),
-    3: np.array([0.003, 0.002, 0.001, 0.0]),
+    1: np.array([0.15, 0.11, 0.045, 0.005]),
+    2: np.array([0.03, 0.02, 0.006, 0.0005]),
+    3: np.array([0.004, 0.003, 0.001, 0.0]),
 }
-DESIRE_TREND = 0.07  # fewer second and third children each year after 2021
+DESIRE_TREND = 0.08  # fewer second and third children each year after 2021
 MIN_BIRTH_INTERVAL = 1.5  # years before a mother wants another child
 
 # Sex ratio at birth (boys per 100 girls) by birth order.
@@ -164,16 +164,16 @@ SWITCH_SHARE = 0.7  # of those who stop, the share who start another method the 
 ADOPT_MONTHLY = 0.08  # married women using nothing (and not seeking) who start a method
 
 # Migration (yearly).
-OUT_SINGLE = 0.035  # unmarried people 16-40
+OUT_SINGLE = 0.05  # unmarried people 16-40
 OUT_FAMILY = 0.004  # couples (wife 20-45) with their household's children
 IN_RATE = 0.0030  # people moving in, per person of the county
 WITHIN_RATE = 0.003  # unmarried adults moving to another village
 DIVORCE_RATE = 0.0018
 REMARRY = 0.35  # share of the widowed and divorced under 55 who marry again
 LOCAL_MARRIAGE = 0.82  # share of women's marriages with a man of the county
-OUTSIDE_BRIDE = 0.45  # of men without a local bride: a bride moves in
-OUTSIDE_WIFE = 0.2  # ... a wife registered elsewhere, kept by ID number
-MARRY_OUT = 0.3  # of women marrying outside: moves out after the wedding
+OUTSIDE_BRIDE = 0.25  # of men without a local bride: a bride moves in
+OUTSIDE_WIFE = 0.1  # ... a wife registered elsewhere, kept by ID number
+MARRY_OUT = 0.2  # of women marrying outside: moves out after the wedding
 
 # Services.
 CHECKUP_ATTENDANCE = 0.88
@@ -512,13 +512,17 @@ class Simulation:
                 out[sel] = self.rng.choice(methods, len(sel), p=weights)
         return out
 
-    def _start_methods(self, women: np.ndarray, day: np.ndarray, methods: np.ndarray) -> None:
+    def _start_methods(self, women: np.ndarray, day: np.ndarray, methods: np.ndarray, busy=None) -> None:
         """Emit method starts; male sterilisation is the husband's (when he is registered,
-        alive, here and not sterilised already), otherwise the wife chooses sterilisation."""
+        here, not sterilised already and free this month: it becomes his event of the
+        month), otherwise the wife chooses sterilisation."""
         male = methods == M["male_sterilization"]
         husband = np.where(male, self.spouse[women], -1)
         ok = male & (husband >= 0)
         ok[ok] = self.present[husband[ok]] & ~self.male_sterilized[husband[ok]]
+        if busy is not None:
+            ok[ok] = ~busy[husband[ok]]
+            busy[husband[ok]] = True
         methods = np.where(male & ~ok, M["female_sterilization"], methods)
         self.method[women] = methods
         self.next_method[women] = NEVER
@@ -802,13 +806,13 @@ class Simulation:
         # Seeking a child: newly-weds without one, and some with one or two.
         p_seek = np.select(
             [parity == 0, (parity == 1) & (age < 35), parity == 1, parity == 2],
-            [np.where(married_years < 2.5, 0.88, 0.25), 0.09, 0.02, 0.015],
+            [np.where(married_years < 2.5, 0.8, 0.25), 0.09, 0.02, 0.015],
             0.004,
         )
         seek = young & ~postpartum & ~self.sterile[mothers] & (rng.random(count) < p_seek)
         self.want[mothers[seek]] = True
         # Of those seeking, some are pregnant already: conceived in the last nine months.
-        pregnant = seek & (age < 45) & (rng.random(count) < 0.55)
+        pregnant = seek & (age < 45) & (rng.random(count) < 0.58)
         p_idx = mothers[pregnant]
         conceived = START_DAY - rng.integers(1, 265, len(p_idx))
         self._conceive(p_idx, conceived, failure=np.zeros(len(p_idx), bool), base=True)
@@ -953,7 +957,7 @@ class Simulation:
             self.next_method[women[~ok]] = NEVER
             women = women[ok]
             day = self.next_method[women]
-            self._start_methods(women, day, self._choose_methods(women, day))
+            self._start_methods(women, day, self._choose_methods(women, day), busy)
             busy[women] = True
         seekers = np.flatnonzero((self.next_seek[:n] >= first) & (self.next_seek[:n] < stop))
         if len(seekers):
@@ -1034,7 +1038,7 @@ class Simulation:
         new = self._choose_methods(s[switch], sd[switch])
         same = new == old[switch]
         new[same] = np.where(old[switch][same] == M["condom"], M["iud"], M["condom"])
-        self._start_methods(s[switch], sd[switch], new)
+        self._start_methods(s[switch], sd[switch], new, busy)
         later = s[~switch & ~menopause]
         self.next_method[later] = sd[~switch & ~menopause] + rng.integers(30, 365, len(later))
         busy[s] = True
@@ -1044,7 +1048,7 @@ class Simulation:
         idle &= age < 48
         take = idle & (rng.random(len(women)) < ADOPT_MONTHLY)
         t = women[take]
-        self._start_methods(t, day[take], self._choose_methods(t, day[take]))
+        self._start_methods(t, day[take], self._choose_methods(t, day[take]), busy)
         busy[t] = True
 
     def _conceptions(self, first, stop, busy) -> None:
@@ -1184,7 +1188,7 @@ class Simulation:
         """Most newly-weds want a child soon; some first delay it with condoms or the pill."""
         rng = self.rng
         fertile = ~self.sterile[wives] & (age_on(self.birth[wives], day) < 45)
-        delay = fertile & (rng.random(len(wives)) < 0.12) & (self.method[wives] < 0)
+        delay = fertile & (rng.random(len(wives)) < 0.2) & (self.method[wives] < 0)
         d = wives[delay]
         self._start_methods(d, day[delay], self._choose_methods(d, day[delay], "delay"))
         self.next_seek[d] = day[delay] + rng.integers(120, 540, len(d))

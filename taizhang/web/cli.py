@@ -53,8 +53,9 @@ def demo(
         from taizhang.synthetic.cli import generate_county
 
         generate_county(persons=persons, seed=seed)
+    typer.echo("Demo logins (each sees only its own org unit and what lies below it):")
     for username, role, org, password in demo_logins():
-        typer.echo(f"  {role:<24} {org:<28} user {username:<10} password {password}")
+        typer.echo(f"  {username:<9} {password:<14} {role} · {org}")
     if not no_serve:
         _serve("127.0.0.1", port)
 

@@ -126,6 +126,7 @@ def register_version() -> tuple[int, ...] | None:
 
 
 def _cached(version: tuple[int, ...] | None, key: str, make):
+    """``make()``, kept under ``key`` for this register version (not kept without one)."""
     if version is None:
         return make()
     full_key = "taizhang:" + ".".join(map(str, version)) + ":" + key
@@ -221,6 +222,7 @@ def child_level(unit: OrgUnit) -> str | None:
 
 
 def _records_url(code: str, org: str, period: str, part: str) -> str:
+    """Where the persons behind one part of a figure are listed."""
     return reverse("records", args=[code, org, period, part])
 
 
@@ -283,9 +285,10 @@ def home(request: HttpRequest) -> HttpResponse:
         return _pyramid(request, unit, period, version, context)
 
     result = figures(unit.code, period.code, CARD_CODES, version=version)
+    by_code = {entry["code"]: entry for entry in result["indicators"]}
     query = {"org": unit.code, "period": period.code}
     context.update(
-        cards=[_item(entry, unit.code, period.code) for entry in result["indicators"]],
+        cards=[_item(by_code[code], unit.code, period.code) for code in CARD_CODES],
         has_children=child_level(unit) is not None,
         section_url={
             s: f"{reverse('home')}?{urlencode({**query, 'section': s})}" for s in SECTIONS
@@ -300,6 +303,7 @@ def trend_years(period: periods.Period, n: int = TREND_YEARS) -> list[int]:
 
 
 def _trend(request, unit, period, version, context) -> HttpResponse:
+    """The trend part: a line chart per group of card indicators over the recent years."""
     years = trend_years(period)
     # One engine call per year, for the cards' indicators: the chosen year's is the cards'.
     per_year = {
@@ -331,6 +335,7 @@ def _trend(request, unit, period, version, context) -> HttpResponse:
 
 
 def _ranking(request, unit, period, version, context) -> HttpResponse:
+    """The ranking part: the unit's children in league-table order by ``?indicator=``."""
     level = child_level(unit)
     context["level"] = level
     context["level_label"] = LEVEL_LABELS.get(level or "", level)
@@ -389,6 +394,7 @@ def ranking_rows(results: list[dict], code: str, period: str) -> list[dict]:
 
 
 def _pyramid(request, unit, period, version, context) -> HttpResponse:
+    """The pyramid part: residents at the period's end by sex and five-year age group."""
     result = pyramid(unit.code, period.code, version=version)
     groups = result["groups"]
     context.update(
@@ -445,8 +451,11 @@ def org_unit(request: HttpRequest, code: str) -> HttpResponse:
     context["period"] = period
     version = register_version()
 
-    own = figures(unit.code, period.code, ORG_CODES, version=version)
-    context["own"] = [_item(e, unit.code, period.code) for e in own["indicators"]]
+    # The unit's own figures are a subset of its dashboard's cards: one cache entry for both.
+    own = figures(unit.code, period.code, CARD_CODES, version=version)
+    context["own"] = [
+        _item(e, unit.code, period.code) for e in own["indicators"] if e["code"] in ORG_CODES
+    ]
 
     children = list(OrgUnit.objects.filter(parent=unit).order_by("code"))
     rows = []
@@ -499,6 +508,7 @@ def ids_in_scope(user, ids: list[int]) -> list[int]:
 
 
 def _client(request: HttpRequest) -> str:
+    """The address the request came from, for the audit trail."""
     return request.META.get("REMOTE_ADDR", "")
 
 
@@ -584,7 +594,9 @@ def records(request: HttpRequest, code: str, org: str, period: str, part: str) -
         page=page,
         rows=rows,
         count=len(ids),
+        count_text=number(len(ids)),
         outside=behind - len(ids),
+        outside_text=number(behind - len(ids)),
     )
     return render(request, "web/dashboard/records.html", context)
 
