@@ -172,7 +172,7 @@ def _sqlite_plan(kind: str, level: str) -> str:
     if kind == "exact":
         return ""  # a blind index or a household: a handful of rows whatever the area
     if level == "village" or (level == "township" and kind == "contains"):
-        return f"INDEXED BY {_quote(_index_of('current_village'))}"
+        return f"INDEXED BY {_quote('person_area_name')}"  # (current_village, name)
     if kind == "contains":
         return "NOT INDEXED"  # a county's names: one pass over the table is the cheapest
     return f"INDEXED BY {_quote(_index_of('name_initials'))}"  # read in order, stop early
