@@ -25,8 +25,6 @@ app = typer.Typer(
 )
 
 
-
-
 def setup_django(*, migrate: bool = True) -> None:
     """Configure Django for a command, creating or upgrading the database when needed."""
     import django

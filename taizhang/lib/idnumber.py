@@ -13,8 +13,8 @@ typed the ID, e.g. "the check digit is wrong (expected 7)".
 from __future__ import annotations
 
 import datetime as dt
-import operator
 import functools
+import operator
 import unicodedata
 
 __all__ = [
@@ -174,7 +174,9 @@ _REGION_SUMS: dict[str, int] = {}
 
 def _weighted_sum(digits: str, weights: tuple[int, ...]) -> int:
     # map() over bytes keeps this at ~1 µs: it runs once per row of every import.
-    return sum(map(operator.mul, weights, digits.encode("ascii"))) - 48 * sum(weights[: len(digits)])
+    return sum(map(operator.mul, weights, digits.encode("ascii"))) - 48 * sum(
+        weights[: len(digits)]
+    )
 
 
 _Table = list[tuple[str, int]]

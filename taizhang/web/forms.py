@@ -77,6 +77,8 @@ ACTION_LABELS = {
     "event_record": _("Recorded an event"),
     "event_correct": _("Corrected an event"),
     "import": _("Imported a file"),
+    "records_view": _("Listed the persons behind a figure"),
+    "orgunit_rename": _("Renamed an org unit"),
 }
 
 # Kinds only a woman's record takes (the timeline refuses them for a man anyway).

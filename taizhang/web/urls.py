@@ -7,7 +7,9 @@ from taizhang.web.views import audit, dashboard, people
 urlpatterns = [
     path("", dashboard.home, name="home"),
     path("org/<str:code>/", dashboard.org_unit, name="orgunit"),
-    path("figures/<str:code>/<str:org>/<str:period>/<str:part>/", dashboard.records, name="records"),
+    path(
+        "figures/<str:code>/<str:org>/<str:period>/<str:part>/", dashboard.records, name="records"
+    ),
     path("people/", people.search, name="people"),
     path("people/<int:pk>/", people.detail, name="person"),
     path("people/<int:pk>/record/<str:kind>/", people.record_event, name="record_event"),

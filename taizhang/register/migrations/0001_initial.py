@@ -6,160 +6,457 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('imports', '0001_initial'),
-        ('orgunits', '0001_initial'),
+        ("imports", "0001_initial"),
+        ("orgunits", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Household',
+            name="Household",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=40, unique=True)),
-                ('address', models.CharField(blank=True, max_length=200)),
-                ('village', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='orgunits.orgunit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=40, unique=True)),
+                ("address", models.CharField(blank=True, max_length=200)),
+                (
+                    "village",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="orgunits.orgunit"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Person',
+            name="Person",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50)),
-                ('name_initials', models.CharField(blank=True, db_index=True, max_length=20)),
-                ('sex', models.CharField(choices=[('M', '男'), ('F', '女')], max_length=1)),
-                ('birth_date', models.DateField()),
-                ('id_cipher', models.BinaryField()),
-                ('id_index', models.CharField(max_length=32, unique=True)),
-                ('phone_cipher', models.BinaryField(blank=True, null=True)),
-                ('phone_index', models.CharField(blank=True, db_index=True, max_length=32)),
-                ('ethnicity', models.CharField(blank=True, max_length=20)),
-                ('hukou_village', models.CharField(max_length=12)),
-                ('live_births_before', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('status', models.CharField(choices=[('resident', '常住'), ('moved_out', '迁出'), ('deceased', '死亡')], default='resident', max_length=10)),
-                ('current_village', models.CharField(blank=True, max_length=12)),
-                ('batch', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='imports.importbatch')),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('household', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='register.household')),
-                ('mother', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='register.person')),
-                ('village', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='registered_persons', to='orgunits.orgunit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=50)),
+                ("name_initials", models.CharField(blank=True, db_index=True, max_length=20)),
+                ("sex", models.CharField(choices=[("M", "男"), ("F", "女")], max_length=1)),
+                ("birth_date", models.DateField()),
+                ("id_cipher", models.BinaryField()),
+                ("id_index", models.CharField(max_length=32, unique=True)),
+                ("phone_cipher", models.BinaryField(blank=True, null=True)),
+                ("phone_index", models.CharField(blank=True, db_index=True, max_length=32)),
+                ("ethnicity", models.CharField(blank=True, max_length=20)),
+                ("hukou_village", models.CharField(max_length=12)),
+                ("live_births_before", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("resident", "常住"), ("moved_out", "迁出"), ("deceased", "死亡")],
+                        default="resident",
+                        max_length=10,
+                    ),
+                ),
+                ("current_village", models.CharField(blank=True, max_length=12)),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="imports.importbatch",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "household",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="register.household",
+                    ),
+                ),
+                (
+                    "mother",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="register.person",
+                    ),
+                ),
+                (
+                    "village",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="registered_persons",
+                        to="orgunits.orgunit",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MethodSpell',
+            name="MethodSpell",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('method', models.CharField(max_length=24)),
-                ('start', models.IntegerField()),
-                ('end', models.IntegerField(default=99991231)),
-                ('stop_reason', models.CharField(blank=True, max_length=200)),
-                ('person', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='register.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("method", models.CharField(max_length=24)),
+                ("start", models.IntegerField()),
+                ("end", models.IntegerField(default=99991231)),
+                ("stop_reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="register.person",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('marriage', '结婚'), ('divorce', '离婚'), ('widowhood', '丧偶'), ('pregnancy', '怀孕登记'), ('outcome', '妊娠结局'), ('birth', '出生'), ('death', '死亡'), ('move_in', '迁入'), ('move_out', '迁出'), ('move_within', '县内迁移'), ('method_start', '开始避孕措施'), ('method_stop', '停止避孕措施'), ('checkup', '康检'), ('screening', '妇科病普查'), ('followup', '随访'), ('education', '五期教育'), ('void', '撤销')], max_length=20)),
-                ('date', models.DateField()),
-                ('spouse_id_cipher', models.BinaryField(blank=True, null=True)),
-                ('spouse_id_index', models.CharField(blank=True, max_length=32)),
-                ('village', models.CharField(blank=True, max_length=12)),
-                ('destination', models.CharField(blank=True, max_length=200)),
-                ('method', models.CharField(blank=True, choices=[('iud', '宫内节育器'), ('implant', '皮下埋植'), ('injectable', '避孕针'), ('pill', '口服避孕药'), ('condom', '避孕套'), ('female_sterilization', '女性绝育'), ('male_sterilization', '男性绝育'), ('other', '其他')], max_length=24)),
-                ('outcome', models.CharField(blank=True, choices=[('stillbirth', '死产'), ('miscarriage', '自然流产'), ('induced_abortion', '人工流产')], max_length=20)),
-                ('delivery_place', models.CharField(blank=True, choices=[('facility', '住院分娩'), ('home', '在家分娩')], max_length=10)),
-                ('birth_weight_g', models.PositiveIntegerField(blank=True, null=True)),
-                ('lmp_date', models.DateField(blank=True, null=True)),
-                ('stage', models.CharField(blank=True, choices=[('newlywed', '新婚期'), ('pregnancy', '孕期'), ('lactation', '哺乳期'), ('childrearing', '育儿期'), ('menopause', '更年期')], max_length=20)),
-                ('findings', models.TextField(blank=True)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('recorded_at', models.DateTimeField()),
-                ('batch', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='imports.importbatch')),
-                ('recorded_by', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('supersedes', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='corrections', to='register.event')),
-                ('child', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='register.person')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='register.person')),
-                ('spouse', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='register.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("marriage", "结婚"),
+                            ("divorce", "离婚"),
+                            ("widowhood", "丧偶"),
+                            ("pregnancy", "怀孕登记"),
+                            ("outcome", "妊娠结局"),
+                            ("birth", "出生"),
+                            ("death", "死亡"),
+                            ("move_in", "迁入"),
+                            ("move_out", "迁出"),
+                            ("move_within", "县内迁移"),
+                            ("method_start", "开始避孕措施"),
+                            ("method_stop", "停止避孕措施"),
+                            ("checkup", "康检"),
+                            ("screening", "妇科病普查"),
+                            ("followup", "随访"),
+                            ("education", "五期教育"),
+                            ("void", "撤销"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("spouse_id_cipher", models.BinaryField(blank=True, null=True)),
+                ("spouse_id_index", models.CharField(blank=True, max_length=32)),
+                ("village", models.CharField(blank=True, max_length=12)),
+                ("destination", models.CharField(blank=True, max_length=200)),
+                (
+                    "method",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("iud", "宫内节育器"),
+                            ("implant", "皮下埋植"),
+                            ("injectable", "避孕针"),
+                            ("pill", "口服避孕药"),
+                            ("condom", "避孕套"),
+                            ("female_sterilization", "女性绝育"),
+                            ("male_sterilization", "男性绝育"),
+                            ("other", "其他"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("stillbirth", "死产"),
+                            ("miscarriage", "自然流产"),
+                            ("induced_abortion", "人工流产"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "delivery_place",
+                    models.CharField(
+                        blank=True,
+                        choices=[("facility", "住院分娩"), ("home", "在家分娩")],
+                        max_length=10,
+                    ),
+                ),
+                ("birth_weight_g", models.PositiveIntegerField(blank=True, null=True)),
+                ("lmp_date", models.DateField(blank=True, null=True)),
+                (
+                    "stage",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("newlywed", "新婚期"),
+                            ("pregnancy", "孕期"),
+                            ("lactation", "哺乳期"),
+                            ("childrearing", "育儿期"),
+                            ("menopause", "更年期"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("findings", models.TextField(blank=True)),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="imports.importbatch",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "supersedes",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="corrections",
+                        to="register.event",
+                    ),
+                ),
+                (
+                    "child",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="register.person",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="register.person",
+                    ),
+                ),
+                (
+                    "spouse",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="register.person",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='BirthFact',
+            name="BirthFact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.IntegerField()),
-                ('village', models.CharField(blank=True, max_length=12)),
-                ('sex', models.CharField(max_length=1)),
-                ('birth_order', models.PositiveSmallIntegerField()),
-                ('mother_age', models.PositiveSmallIntegerField()),
-                ('delivery_place', models.CharField(blank=True, max_length=10)),
-                ('recorded', models.IntegerField()),
-                ('event', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='register.event')),
-                ('child', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='register.person')),
-                ('mother', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='register.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.IntegerField()),
+                ("village", models.CharField(blank=True, max_length=12)),
+                ("sex", models.CharField(max_length=1)),
+                ("birth_order", models.PositiveSmallIntegerField()),
+                ("mother_age", models.PositiveSmallIntegerField()),
+                ("delivery_place", models.CharField(blank=True, max_length=10)),
+                ("recorded", models.IntegerField()),
+                (
+                    "event",
+                    models.OneToOneField(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="register.event",
+                    ),
+                ),
+                (
+                    "child",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="register.person",
+                    ),
+                ),
+                (
+                    "mother",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="register.person",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ResidenceSpell',
+            name="ResidenceSpell",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('village', models.CharField(max_length=12)),
-                ('start', models.IntegerField()),
-                ('end', models.IntegerField(default=99991231)),
-                ('end_reason', models.CharField(blank=True, max_length=12)),
-                ('sex', models.CharField(max_length=1)),
-                ('birth', models.IntegerField()),
-                ('person', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='register.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("village", models.CharField(max_length=12)),
+                ("start", models.IntegerField()),
+                ("end", models.IntegerField(default=99991231)),
+                ("end_reason", models.CharField(blank=True, max_length=12)),
+                ("sex", models.CharField(max_length=1)),
+                ("birth", models.IntegerField()),
+                (
+                    "person",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="register.person",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='UnionSpell',
+            name="UnionSpell",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.IntegerField()),
-                ('end', models.IntegerField(default=99991231)),
-                ('end_reason', models.CharField(blank=True, max_length=12)),
-                ('counts_marriage', models.BooleanField(default=False)),
-                ('village_at_start', models.CharField(blank=True, max_length=12)),
-                ('person', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='register.person')),
-                ('spouse', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='register.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("start", models.IntegerField()),
+                ("end", models.IntegerField(default=99991231)),
+                ("end_reason", models.CharField(blank=True, max_length=12)),
+                ("counts_marriage", models.BooleanField(default=False)),
+                ("village_at_start", models.CharField(blank=True, max_length=12)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="register.person",
+                    ),
+                ),
+                (
+                    "spouse",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="register.person",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=models.Index(fields=['current_village', 'name'], name='person_area_name'),
+            model_name="person",
+            index=models.Index(fields=["current_village", "name"], name="person_area_name"),
         ),
         migrations.AddIndex(
-            model_name='methodspell',
-            index=models.Index(fields=['person', 'start'], name='method_person'),
+            model_name="methodspell",
+            index=models.Index(fields=["person", "start"], name="method_person"),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(condition=models.Q(('spouse__isnull', False)), fields=['spouse'], name='event_spouse'),
+            model_name="event",
+            index=models.Index(
+                condition=models.Q(("spouse__isnull", False)),
+                fields=["spouse"],
+                name="event_spouse",
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(condition=models.Q(('supersedes__isnull', False)), fields=['supersedes'], name='event_supersedes'),
+            model_name="event",
+            index=models.Index(
+                condition=models.Q(("supersedes__isnull", False)),
+                fields=["supersedes"],
+                name="event_supersedes",
+            ),
         ),
         migrations.AddIndex(
-            model_name='birthfact',
-            index=models.Index(fields=['village', 'date'], name='birth_village_date'),
+            model_name="birthfact",
+            index=models.Index(fields=["village", "date"], name="birth_village_date"),
         ),
         migrations.AddIndex(
-            model_name='birthfact',
-            index=models.Index(fields=['mother', 'date'], name='birth_mother'),
+            model_name="birthfact",
+            index=models.Index(fields=["mother", "date"], name="birth_mother"),
         ),
         migrations.AddIndex(
-            model_name='residencespell',
-            index=models.Index(fields=['village', 'start', 'end', 'sex', 'birth', 'end_reason', 'person'], name='residence_village'),
+            model_name="residencespell",
+            index=models.Index(
+                fields=["village", "start", "end", "sex", "birth", "end_reason", "person"],
+                name="residence_village",
+            ),
         ),
         migrations.AddIndex(
-            model_name='unionspell',
-            index=models.Index(fields=['person', 'start'], name='union_person'),
+            model_name="unionspell",
+            index=models.Index(fields=["person", "start"], name="union_person"),
         ),
     ]
