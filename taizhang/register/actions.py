@@ -501,16 +501,15 @@ def _insert_events(events: list[EventFacts], *, user, batch, now) -> None:
     adapt_date = db.date_adapter()
     rows = []
     for e in events:
-        extra = getattr(e, "extra", None) or {}
+        extra = e.extra or {}
         rows.append(
-            (
+            (  # _EVENT_COLUMNS, then what is written but never read back for the timeline
                 e.key,
                 e.person,
                 e.kind,
                 adapt_date(e.date),
                 e.spouse,
                 e.spouse_key,
-                extra.get("spouse_id_cipher"),
                 e.child,
                 e.village if e.kind != "move_out" else "",
                 extra.get("destination", ""),
@@ -522,39 +521,15 @@ def _insert_events(events: list[EventFacts], *, user, batch, now) -> None:
                 e.stage,
                 e.findings,
                 e.reason,
+                extra.get("supersedes"),
                 db.adapt_datetime(extra["recorded_at"]) if extra.get("recorded_at") else now_db,
+                extra.get("spouse_id_cipher"),
                 user_id,
                 batch_id,
-                extra.get("supersedes"),
             )
         )
     db.insert_rows(
-        EVENT_TABLE,
-        [
-            "id",
-            "person_id",
-            "kind",
-            "date",
-            "spouse_id",
-            "spouse_id_index",
-            "spouse_id_cipher",
-            "child_id",
-            "village",
-            "destination",
-            "method",
-            "outcome",
-            "delivery_place",
-            "birth_weight_g",
-            "lmp_date",
-            "stage",
-            "findings",
-            "reason",
-            "recorded_at",
-            "recorded_by_id",
-            "batch_id",
-            "supersedes_id",
-        ],
-        rows,
+        EVENT_TABLE, [*_EVENT_COLUMNS, "spouse_id_cipher", "recorded_by_id", "batch_id"], rows
     )
 
 
