@@ -106,7 +106,9 @@ def run_once(persons: int, seed: int, run: int, pg: Postgres | None) -> tuple[fl
         )
         for line in output.strip().splitlines():
             print(f"run {run}: {line}")
-        print(f"run {run}: {seconds:.1f} s wall, {cpu:.1f} s CPU (load average {load:.1f} at start)")
+        print(
+            f"run {run}: {seconds:.1f} s wall, {cpu:.1f} s CPU (load average {load:.1f} at start)"
+        )
         return seconds, cpu
     finally:
         shutil.rmtree(data, ignore_errors=True)

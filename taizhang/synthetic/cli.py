@@ -25,7 +25,9 @@ def generate_command(
         max=MAX_PERSONS,
         help="people living in the county on 2021-01-01",
     ),
-    seed: int = typer.Option(1, "--seed", min=0, help="random seed: same persons and seed, same county"),
+    seed: int = typer.Option(
+        1, "--seed", min=0, help="random seed: same persons and seed, same county"
+    ),
 ) -> None:
     """Build a synthetic county (嵩县, 410325: 16 townships, 317 villages) in an empty register.
 
@@ -56,7 +58,9 @@ def generate_county(*, persons: int = DEFAULT_PERSONS, seed: int = 1) -> None:
         try:
             result = generate(persons, seed, user=_system_account(), progress=progress)
         except GeneratorError as e:
-            raise UserError(f"the generator made events the register refuses (a bug): {e}") from None
+            raise UserError(
+                f"the generator made events the register refuses (a bug): {e}"
+            ) from None
     elapsed = time.perf_counter() - began
     for line in summary_lines(result, elapsed):
         typer.echo(line)

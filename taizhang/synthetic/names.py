@@ -20,7 +20,18 @@ import numpy as np
 
 COUNTY_CODE = "410325"
 COUNTY_NAME = "嵩县"
-TOWNS = ["城关镇", "田湖镇", "车村镇", "旧县镇", "闫庄镇", "德亭镇", "大章镇", "白河镇", "纸房镇", "饭坡镇"]
+TOWNS = [
+    "城关镇",
+    "田湖镇",
+    "车村镇",
+    "旧县镇",
+    "闫庄镇",
+    "德亭镇",
+    "大章镇",
+    "白河镇",
+    "纸房镇",
+    "饭坡镇",
+]
 XIANG = ["九店乡", "何村乡", "大坪乡", "库区乡", "黄庄乡", "木植街乡"]
 VILLAGE_COUNT = 317
 COMMUNITIES = ["东街社区", "西街社区", "南街社区", "北街社区", "伊河社区", "陆浑社区"]
@@ -73,14 +84,20 @@ SURNAMES = list(
 
 # Given names by generation: (born before 1975, 1975-1999, 2000 and later).
 MALE_GIVEN = [
-    list("国建志明文军平福德永金保长春海成富贵全忠华东发财林清卫红") + ["建国", "国强", "建军", "志强", "保国", "长林", "德明", "永福"],
-    list("伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆帅旭宁龙林洋阳亮振") + ["晓东", "志刚", "海涛", "建华", "小龙", "红伟"],
-    list("浩宇轩然睿博泽晨铭航俊阳子豪逸涵") + ["梓轩", "子豪", "浩然", "宇航", "一鸣", "俊熙", "沐阳", "锦程", "皓轩", "子墨"],
+    list("国建志明文军平福德永金保长春海成富贵全忠华东发财林清卫红")
+    + ["建国", "国强", "建军", "志强", "保国", "长林", "德明", "永福"],
+    list("伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆帅旭宁龙林洋阳亮振")
+    + ["晓东", "志刚", "海涛", "建华", "小龙", "红伟"],
+    list("浩宇轩然睿博泽晨铭航俊阳子豪逸涵")
+    + ["梓轩", "子豪", "浩然", "宇航", "一鸣", "俊熙", "沐阳", "锦程", "皓轩", "子墨"],
 ]
 FEMALE_GIVEN = [
-    list("秀英兰凤芳玉珍桂花梅荣琴香云娥菊霞爱巧") + ["秀英", "桂兰", "凤英", "玉兰", "秀兰", "桂芳", "秀珍", "玉梅"],
-    list("芳娜敏静丽艳娟霞英萍红玲燕婷雪慧倩颖琳晶丹") + ["晓燕", "丽娟", "艳红", "海燕", "春梅", "晓丽"],
-    list("欣怡梦佳悦涵雨晨诗琪萱瑶") + ["梓涵", "欣怡", "一诺", "雨萱", "诗涵", "可馨", "若汐", "梦瑶", "子涵", "思琪"],
+    list("秀英兰凤芳玉珍桂花梅荣琴香云娥菊霞爱巧")
+    + ["秀英", "桂兰", "凤英", "玉兰", "秀兰", "桂芳", "秀珍", "玉梅"],
+    list("芳娜敏静丽艳娟霞英萍红玲燕婷雪慧倩颖琳晶丹")
+    + ["晓燕", "丽娟", "艳红", "海燕", "春梅", "晓丽"],
+    list("欣怡梦佳悦涵雨晨诗琪萱瑶")
+    + ["梓涵", "欣怡", "一诺", "雨萱", "诗涵", "可馨", "若汐", "梦瑶", "子涵", "思琪"],
 ]
 GENERATION_BOUNDS = (1975, 2000)  # birth years that start the second and third pools
 
@@ -156,7 +173,9 @@ def geography() -> Geography:
     rng = np.random.default_rng(_GEOGRAPHY_SEED)
     townships = township_codes()
     # Villages per township: the county seat and the big towns have more.
-    weights = np.array([1.5, 1.2, 1.1, 1.1, 1.0, 1.0, 1.0, 1.0, 0.95, 0.95, 0.9, 0.9, 0.85, 0.8, 0.8, 0.75])
+    weights = np.array(
+        [1.5, 1.2, 1.1, 1.1, 1.0, 1.0, 1.0, 1.0, 0.95, 0.95, 0.9, 0.9, 0.85, 0.8, 0.8, 0.75]
+    )
     weights = weights * rng.uniform(0.9, 1.1, len(weights))
     counts = _apportion(weights, VILLAGE_COUNT)
     villages: list[Village] = []
@@ -175,15 +194,13 @@ def geography() -> Geography:
         for i, name in enumerate(names):
             if i < n_communities:
                 vcode = f"{code}{i + 1:03d}"
-                size = sizes[i] * 1.8  # town streets are denser
+                size = min(sizes[i] * 1.8, VILLAGE_SIZE_RANGE[1])  # town streets are denser
             else:
                 vcode = f"{code}{201 + i - n_communities:03d}"
                 size = sizes[i]
             villages.append(Village(vcode, name, code, float(size), float(factors[i])))
     total = sum(v.size for v in villages)
-    villages = [
-        Village(v.code, v.name, v.township, v.size / total, v.factor) for v in villages
-    ]
+    villages = [Village(v.code, v.name, v.township, v.size / total, v.factor) for v in villages]
     return Geography((COUNTY_CODE, COUNTY_NAME), townships, villages)
 
 

@@ -142,7 +142,12 @@ SRB_BY_ORDER = (106.0, 113.0, 128.0)
 TWINS = 0.011
 FACILITY_DELIVERY = 0.985
 # How a pregnancy a woman sought ends; and one from a method failure.
-SOUGHT_OUTCOMES = {"birth": 0.905, "miscarriage": 0.075, "stillbirth": 0.004, "induced_abortion": 0.016}
+SOUGHT_OUTCOMES = {
+    "birth": 0.905,
+    "miscarriage": 0.075,
+    "stillbirth": 0.004,
+    "induced_abortion": 0.016,
+}
 FAILURE_OUTCOMES = {"birth": 0.40, "miscarriage": 0.06, "stillbirth": 0.0, "induced_abortion": 0.54}
 
 # Methods chosen (weights), by the family's stage.
@@ -179,7 +184,13 @@ MARRY_OUT = 0.2  # of women marrying outside: moves out after the wedding
 CHECKUP_ATTENDANCE = 0.88
 SCREENING_ATTENDANCE = 0.78
 FOLLOWUP_DONE = 0.93
-EDUCATION_ATTENDANCE = {"newlywed": 0.85, "pregnancy": 0.88, "lactation": 0.8, "childrearing": 0.45, "menopause": 0.35}
+EDUCATION_ATTENDANCE = {
+    "newlywed": 0.85,
+    "pregnancy": 0.88,
+    "lactation": 0.8,
+    "childrearing": 0.45,
+    "menopause": 0.35,
+}
 FINDING_SHARE = {"checkup": 0.12, "screening": 0.18, "followup": 0.06}
 
 
@@ -326,6 +337,7 @@ class Simulation:
         self.geo = names.geography()
         self.v_size = np.array([v.size for v in self.geo.villages])
         self.v_factor = np.array([v.factor for v in self.geo.villages])
+        self.v_mortality = self.v_factor**0.5  # villages differ less in deaths than in births
         self.v_code = np.array([int(v.code) for v in self.geo.villages], dtype=np.int64)
         township_of = {code: i for i, (code, _) in enumerate(self.geo.townships)}
         self.v_township = np.array([township_of[v.township] for v in self.geo.villages])
@@ -388,6 +400,7 @@ class Simulation:
     }
 
     def _grow(self, cap: int) -> None:
+        """Room for ``cap`` persons in every array."""
         for name, (dtype, fill) in self._ARRAYS.items():
             new = np.full(cap, fill, dtype=dtype)
             if self.cap:
@@ -436,6 +449,7 @@ class Simulation:
         return idx
 
     def _households(self, villages: np.ndarray) -> np.ndarray:
+        """New households in these villages; returns their indexes."""
         idx = np.arange(self.n_households, self.n_households + len(villages))
         self.n_households += len(villages)
         self.households_village.append(np.asarray(villages, np.int64))
@@ -443,7 +457,9 @@ class Simulation:
 
     def _marry(self, wife, husband, outside, day) -> None:
         """Start unions (wife or husband -1 when registered elsewhere) and emit the marriages."""
-        wife, husband, outside, day = (np.asarray(x, np.int64) for x in (wife, husband, outside, day))
+        wife, husband, outside, day = (
+            np.asarray(x, np.int64) for x in (wife, husband, outside, day)
+        )
         first = len(self.unions[0])
         self.unions = [
             np.concatenate([old, new])
@@ -486,10 +502,12 @@ class Simulation:
         again = young & (self.rng.random(len(people)) < REMARRY)
         self.marry_day[people[again]] = day[again] + self.rng.integers(300, 2500, again.sum())
 
-    def _names_for(self, count: int) -> np.ndarray:
+    def _surnames(self, count: int) -> np.ndarray:
+        """Surnames (indexes into ``names.SURNAMES``) by their frequency."""
         return self.rng.choice(len(names.SURNAMES), count, p=SURNAME_P)
 
     def _days_in(self, first: int, stop: int, count: int) -> np.ndarray:
+        """Days drawn evenly from [first, stop)."""
         return self.rng.integers(first, stop, count)
 
     def _choose_methods(self, women: np.ndarray, day: np.ndarray, mix: str | None = None):
@@ -503,7 +521,9 @@ class Simulation:
             stages = np.where(
                 parity == 0,
                 "delay",
-                np.where(parity == 1, "spacing", np.where(age < 35, "complete_young", "complete_older")),
+                np.where(
+                    parity == 1, "spacing", np.where(age < 35, "complete_young", "complete_older")
+                ),
             )
         for stage in METHOD_MIX:
             sel = np.flatnonzero(stages == stage)
@@ -512,7 +532,9 @@ class Simulation:
                 out[sel] = self.rng.choice(methods, len(sel), p=weights)
         return out
 
-    def _start_methods(self, women: np.ndarray, day: np.ndarray, methods: np.ndarray, busy=None) -> None:
+    def _start_methods(
+        self, women: np.ndarray, day: np.ndarray, methods: np.ndarray, busy=None
+    ) -> None:
         """Emit method starts; male sterilisation is the husband's (when he is registered,
         here, not sterilised already and free this month: it becomes his event of the
         month), otherwise the wife chooses sterilisation."""
@@ -553,12 +575,12 @@ class Simulation:
     # -- the base population ------------------------------------------------------
 
     def base_population(self) -> None:
+        """The people of 2021-01-01: ages, sexes, couples, households, children ever
+        born, and each married woman's method or pregnancy on that day."""
         rng = self.rng
         n = self.n0
         idx = self._add(n)
-        ages = np.concatenate(
-            [np.array(PYRAMID_YOUNG), np.repeat(np.array(PYRAMID_GROUPS), 5)]
-        )
+        ages = np.concatenate([np.array(PYRAMID_YOUNG), np.repeat(np.array(PYRAMID_GROUPS), 5)])
         age = rng.choice(len(ages), n, p=ages / ages.sum())
         birth = START_DAY - 1 - np.floor((age + rng.random(n)) * YEAR).astype(np.int64)
         male_share = np.select([age < 30, age < 60, age < 80], [0.52, 0.505, 0.48], 0.42)
@@ -574,7 +596,9 @@ class Simulation:
         # Who is married on 2021-01-01: those whose wedding day has passed and whose
         # marriage still lasts (widowhood and divorce take more of the old).
         age_now = age_on(birth, np.full(n, START_DAY))
-        lasting = np.select([age_now < 50, age_now < 60, age_now < 70, age_now < 80], [0.985, 0.95, 0.87, 0.7], 0.45)
+        lasting = np.select(
+            [age_now < 50, age_now < 60, age_now < 70, age_now < 80], [0.985, 0.95, 0.87, 0.7], 0.45
+        )
         wed = self.marry_day[idx] < START_DAY
         married = wed & (rng.random(n) < lasting)
         self.ever_married[idx] = wed
@@ -590,14 +614,16 @@ class Simulation:
         young = age_on(self.birth[lone_women], np.full(len(lone_women), START_DAY)) < 50
         outside_w = lone_women[rng.random(len(lone_women)) < np.where(young, 0.85, 0.4)]
         outside_m = lone_men[rng.random(len(lone_men)) < 0.35]
-        start_couples = np.maximum(
-            self._wedding_day(wives), self.birth[husbands] + int(22 * YEAR)
-        )
+        start_couples = np.maximum(self._wedding_day(wives), self.birth[husbands] + int(22 * YEAR))
         start_couples = np.minimum(start_couples, START_DAY - 1 - rng.integers(0, 200, len(wives)))
         start_ow = np.minimum(self._wedding_day(outside_w), START_DAY - 1)
         start_om = np.minimum(self._wedding_day(outside_m), START_DAY - 1)
-        husband_birth_w = self.birth[outside_w] - np.round(rng.normal(2, 2.5, len(outside_w)) * YEAR).astype(np.int64)
-        wife_birth_m = self.birth[outside_m] + np.round(rng.normal(2, 2.5, len(outside_m)) * YEAR).astype(np.int64)
+        husband_birth_w = self.birth[outside_w] - np.round(
+            rng.normal(2, 2.5, len(outside_w)) * YEAR
+        ).astype(np.int64)
+        wife_birth_m = self.birth[outside_m] + np.round(
+            rng.normal(2, 2.5, len(outside_m)) * YEAR
+        ).astype(np.int64)
         o_w = self._outside(np.full(len(outside_w), MALE), husband_birth_w)
         o_m = self._outside(np.full(len(outside_m), FEMALE), wife_birth_m)
         self._marry(
@@ -608,7 +634,11 @@ class Simulation:
         )
         # The rest of the married may marry again.
         single_again = np.concatenate(
-            [np.setdiff1d(lone_women, outside_w), np.setdiff1d(lone_men, outside_m), idx[wed & ~married]]
+            [
+                np.setdiff1d(lone_women, outside_w),
+                np.setdiff1d(lone_men, outside_m),
+                idx[wed & ~married],
+            ]
         )
         self._remarriage(np.sort(single_again), START_DAY + rng.integers(0, 700, len(single_again)))
 
@@ -620,19 +650,24 @@ class Simulation:
         """The day each person would first marry (NEVER for those who never do)."""
         rng = self.rng
         sex = self.sex[idx]
-        years = np.where(sex == MALE, MARRIAGE_MIN_AGE[1], MARRIAGE_MIN_AGE[0]) + rng.gamma(
-            MARRIAGE_GAMMA[0][0], np.where(sex == MALE, MARRIAGE_GAMMA[1][1], MARRIAGE_GAMMA[0][1])
-        )
+        years = self._marriage_ages(sex, 1.0)
         day = self.birth[idx] + np.floor(years * YEAR).astype(np.int64)
         never = rng.random(len(idx)) > np.where(sex == MALE, EVER_MARRY[1], EVER_MARRY[0])
         self.marry_day[idx] = np.where(never | (years > 45), NEVER, day)
 
+    def _marriage_ages(self, sex: np.ndarray, scale: float) -> np.ndarray:
+        """Ages (years) at first marriage: the legal minimum plus a gamma draw."""
+        male = sex == MALE
+        shape = np.where(male, MARRIAGE_GAMMA[1][0], MARRIAGE_GAMMA[0][0])
+        spread = np.where(male, MARRIAGE_GAMMA[1][1], MARRIAGE_GAMMA[0][1]) * scale
+        minimum = np.where(male, MARRIAGE_MIN_AGE[1], MARRIAGE_MIN_AGE[0])
+        return minimum + self.rng.gamma(shape, spread)
+
     def _wedding_day(self, people: np.ndarray) -> np.ndarray:
         """A plausible past wedding day for people married before the register starts."""
         sex = self.sex[people]
-        years = np.where(sex == MALE, MARRIAGE_MIN_AGE[1], MARRIAGE_MIN_AGE[0]) + self.rng.gamma(
-            MARRIAGE_GAMMA[0][0], np.where(sex == MALE, MARRIAGE_GAMMA[1][1], MARRIAGE_GAMMA[0][1]) * 0.8
-        )
+        # Couples married before 2021 married younger than today's newly-weds.
+        years = self._marriage_ages(sex, 0.8)
         return self.birth[people] + np.floor(years * YEAR).astype(np.int64)
 
     def _pair(self, women, men, *, target_gap: float, spread: float, max_gap: tuple[int, int]):
@@ -652,62 +687,73 @@ class Simulation:
         return w[ok], h[ok]
 
     def _base_households(self, idx, wives, husbands, outside_w, outside_m) -> None:
-        """Households: each couple with the children they raise, grandparents living
-        with a family or alone, other people alone; villages by their size."""
+        """Households: each couple with the children they raise; some older couples,
+        most grandparents and some unmarried adults living with a younger family (three
+        generations under one roof, as often in the countryside); others alone. Villages
+        are drawn by their size."""
         rng = self.rng
+        start = np.full(len(idx), START_DAY)
         n_couples = len(wives)
         heads = np.concatenate([wives, outside_w, outside_m])  # one household each
-        hh = self._households(rng.choice(len(self.v_size), len(heads), p=self.v_size))
+        hh = np.arange(len(heads))
         household = np.full(self.cap, -1, np.int64)
         household[heads] = hh
         household[husbands] = hh[:n_couples]
-        # A household's surname is the husband's (or the registered spouse's own).
-        surname = self._names_for(len(heads))
-        self.surname[idx] = self._names_for(len(idx))
-        self.surname[husbands] = surname[:n_couples]
-        self.surname[outside_m] = surname[len(wives) + len(outside_w) :]
+        # Everyone has a surname of their own; children below take their father's.
+        self.surname[idx] = self._surnames(len(idx))
+
+        wife_age = age_on(self.birth[wives], start[:n_couples])
+        young = np.flatnonzero((wife_age >= 22) & (wife_age <= 42))
+        older = np.flatnonzero(wife_age >= 52)
+        if len(young):
+            join = older[rng.random(len(older)) < 0.4]
+            target = young[rng.integers(0, len(young), len(join))]
+            household[wives[join]] = hh[target]
+            household[husbands[join]] = hh[target]
 
         # Children (never married, under 28): each to a mother of the right age.
         mothers = np.concatenate([wives, outside_w])
-        mother_hh = hh[: len(mothers)]
-        capacity = np.minimum(
-            np.where(age_on(self.birth[mothers], np.full(len(mothers), START_DAY)) < 40, 3, 4),
-            9,
-        )
+        capacity = np.where(age_on(self.birth[mothers], start[: len(mothers)]) < 40, 3, 4)
         never = idx[~self.ever_married[idx]]
-        kids = never[age_on(self.birth[never], np.full(len(never), START_DAY)) < 28]
+        kids = never[age_on(self.birth[never], start[: len(never)]) < 28]
         placed = self._place_children(kids, mothers, capacity)
-        household[kids] = np.where(placed >= 0, mother_hh[np.maximum(placed, 0)], -1)
-        has_father = placed >= 0
-        fathers_surname = np.where(
-            placed < n_couples, self.surname[husbands[np.minimum(np.maximum(placed, 0), n_couples - 1)]], -1
-        )
-        take = has_father & (fathers_surname >= 0)
-        self.surname[kids[take]] = fathers_surname[take]
-        self.kids_of = np.bincount(placed[placed >= 0], minlength=len(mothers))
+        with_mother = placed >= 0
+        household[kids[with_mother]] = household[mothers[placed[with_mother]]]
+        with_father = with_mother & (placed < n_couples)
+        self.surname[kids[with_father]] = self.surname[husbands[placed[with_father]]]
+        self.kids_of = np.bincount(placed[with_mother], minlength=len(mothers))
 
-        # Children left without parents in the county live with grandparents (a couple
-        # whose wife is 45-75) when there are any; young adults alone.
-        lone = kids[placed < 0]
-        lone_child = lone[age_on(self.birth[lone], np.full(len(lone), START_DAY)) < 18]
-        wife_age = age_on(self.birth[wives], np.full(n_couples, START_DAY))
+        # Children without parents in the county live with grandparents (a couple whose
+        # wife is 45-75): the left-behind children of migrant workers.
+        lone = kids[~with_mother]
+        lone_child = lone[age_on(self.birth[lone], start[: len(lone)]) < 18]
         grand = np.flatnonzero((wife_age >= 45) & (wife_age <= 75))
         if len(grand):
             pick = grand[rng.integers(0, len(grand), len(lone_child))]
-            household[lone_child] = hh[pick]
+            household[lone_child] = household[wives[pick]]
             self.surname[lone_child] = self.surname[husbands[pick]]
 
-        # Elders not in a couple: half live with a family (a couple whose wife is 25-50).
+        # Elders not in a couple: most live with a family (a couple whose wife is 25-50);
+        # unmarried adults some of the time with their parents (a wife of 45-75).
         rest = idx[household[idx] < 0]
-        rest_age = age_on(self.birth[rest], np.full(len(rest), START_DAY))
-        elders = rest[(rest_age >= 60) & (rng.random(len(rest)) < 0.5)]
-        families = np.flatnonzero((wife_age >= 25) & (wife_age <= 50))
-        if len(families):
-            household[elders] = hh[families[rng.integers(0, len(families), len(elders))]]
+        rest_age = age_on(self.birth[rest], start[: len(rest)])
+        u = rng.random(len(rest))
+        elders = rest[(rest_age >= 60) & (u < 0.65)]
+        grown = rest[(rest_age >= 18) & (rest_age < 60) & ~self.ever_married[rest] & (u < 0.4)]
+        for people, low, high in ((elders, 25, 50), (grown, 45, 75)):
+            families = np.flatnonzero((wife_age >= low) & (wife_age <= high))
+            if len(families) and len(people):
+                household[people] = household[
+                    wives[families[rng.integers(0, len(families), len(people))]]
+                ]
         # Everyone else has a household of their own.
         rest = idx[household[idx] < 0]
-        household[rest] = self._households(rng.choice(len(self.v_size), len(rest), p=self.v_size))
-        self.household[idx] = household[idx]
+        household[rest] = len(heads) + np.arange(len(rest))
+
+        # Number the households that have members, in order; then place them in villages.
+        used, numbered = np.unique(household[idx], return_inverse=True)
+        ids = self._households(rng.choice(len(self.v_size), len(used), p=self.v_size))
+        self.household[idx] = ids[numbered]
         hv = np.concatenate(self.households_village)
         self.village[idx] = hv[self.household[idx]]
         self.village0[idx] = self.village[idx]
@@ -733,12 +779,16 @@ class Simulation:
         taken = np.zeros(len(mothers), np.int64)
         union_start = self.unions[3][self.union[mothers]]
         kid_year = _YEARS[self.birth[kids] - DAY0]
-        mother_age_weights = np.array([3, 6, 9, 11, 12, 12, 11, 9, 7, 5, 4, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1], float)
+        mother_age_weights = np.array(
+            [3, 6, 9, 11, 12, 12, 11, 9, 7, 5, 4, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1], float
+        )
         for _round in range(6):
             open_ = np.flatnonzero(placed < 0)
             if not len(open_):
                 break
-            at = 20 + rng.choice(len(mother_age_weights), len(open_), p=mother_age_weights / mother_age_weights.sum())
+            at = 20 + rng.choice(
+                len(mother_age_weights), len(open_), p=mother_age_weights / mother_age_weights.sum()
+            )
             year = kid_year[open_] - at - first_year
             valid = (year >= 0) & (year < span)
             lo = starts[np.clip(year, 0, span - 1)]
@@ -787,12 +837,14 @@ class Simulation:
         parity = np.where(parity == 3, 3 + (rng.random(count) < 0.25), parity)
         parity = np.where(married_years < 0.8, 0, parity)
         parity = np.where((married_years < 2.5) & (parity > 1), 1, parity)
-        parity = np.maximum(parity, self.kids_of[: count])
+        parity = np.maximum(parity, self.kids_of[:count])
         parity = np.where(self.sterile[mothers], np.minimum(parity, self.kids_of[:count]), parity)
         # The youngest child: a first birth 1-2 years after the wedding, the next 2-6 apart.
         first_birth = union_start + rng.integers(300, 800, count)
         gaps = rng.uniform(2, 6, count) * np.maximum(parity - 1, 0) * YEAR
-        last = np.minimum(first_birth + gaps.astype(np.int64), START_DAY - 1 - rng.integers(0, 200, count))
+        last = np.minimum(
+            first_birth + gaps.astype(np.int64), START_DAY - 1 - rng.integers(0, 200, count)
+        )
         last = np.minimum(np.maximum(last, union_start + 280), START_DAY - 1)
         self.parity[mothers] = parity
         self.lbb[mothers] = parity
@@ -815,6 +867,8 @@ class Simulation:
         pregnant = seek & (age < 45) & (rng.random(count) < 0.58)
         p_idx = mothers[pregnant]
         conceived = START_DAY - rng.integers(1, 265, len(p_idx))
+        after_last = conceived > self.last_birth[p_idx] + 60  # not before her last child
+        p_idx, conceived = p_idx[after_last], conceived[after_last]
         self._conceive(p_idx, conceived, failure=np.zeros(len(p_idx), bool), base=True)
 
         # Everyone else under 50 uses a method (or, a few, none), started after the last birth.
@@ -861,7 +915,12 @@ class Simulation:
         self._arrivals(first, stop)
 
     def _registrations(self, first, stop, busy) -> None:
-        women = np.flatnonzero(self.preg[: self.n] & (self.preg_reg[: self.n] >= first) & (self.preg_reg[: self.n] < stop))
+        """Pregnancies registered this month (7-13 weeks after the LMP)."""
+        women = np.flatnonzero(
+            self.preg[: self.n]
+            & (self.preg_reg[: self.n] >= first)
+            & (self.preg_reg[: self.n] < stop)
+        )
         day = self.preg_reg[women]
         self.emit("pregnancy", women, day, b=self.preg_lmp[women])
         # A pregnancy while using a method: the method stops when the pregnancy is known.
@@ -870,8 +929,14 @@ class Simulation:
         busy[women] = True
 
     def _pregnancy_ends(self, first, stop, busy) -> None:
+        """Births (the children join the register) and the other outcomes, and what the
+        mother does next: a method after a while, or trying again."""
         rng = self.rng
-        women = np.flatnonzero(self.preg[: self.n] & (self.preg_end[: self.n] >= first) & (self.preg_end[: self.n] < stop))
+        women = np.flatnonzero(
+            self.preg[: self.n]
+            & (self.preg_end[: self.n] >= first)
+            & (self.preg_end[: self.n] < stop)
+        )
         if not len(women):
             return
         day = self.preg_end[women]
@@ -916,8 +981,19 @@ class Simulation:
         weight = np.round(rng.normal(3300, 420, len(children)))
         twin = np.concatenate([twins, np.ones(twins.sum(), bool)])
         weight = np.clip(weight - 550 * twin, 1200, 5200)  # twins are lighter
-        home = rng.random(len(children)) > FACILITY_DELIVERY * self.v_factor[self.village[all_mothers]] ** 0.1
-        self.emit("birth", all_mothers, all_days, a=children, b=weight.astype(np.int64), c=home.astype(np.int64))
+        home = (
+            rng.random(len(mothers))
+            > FACILITY_DELIVERY * self.v_factor[self.village[mothers]] ** 0.1
+        )
+        home = np.concatenate([home, home[twins]])  # twins are born in the same place
+        self.emit(
+            "birth",
+            all_mothers,
+            all_days,
+            a=children,
+            b=weight.astype(np.int64),
+            c=home.astype(np.int64),
+        )
         self.parity[mothers] += 1
         self.parity[mothers[twins]] += 1
         self.last_birth[mothers] = bday
@@ -946,13 +1022,18 @@ class Simulation:
                 self.next_method[w[~sought]] = d[~sought] + rng.integers(14, 90, (~sought).sum())
 
     def _scheduled_methods(self, first, stop, busy) -> None:
-        rng = self.rng
+        """Methods chosen after a birth or an abortion, and newly-weds who stop delaying."""
         n = self.n
         due = (self.next_method[:n] >= first) & (self.next_method[:n] < stop)
         women = np.flatnonzero(due)
         if len(women):
             # Only a married woman here, not pregnant and using nothing, starts one.
-            ok = self.present[women] & (self.spouse[women] != -1) & ~self.preg[women] & (self.method[women] < 0)
+            ok = (
+                self.present[women]
+                & (self.spouse[women] != -1)
+                & ~self.preg[women]
+                & (self.method[women] < 0)
+            )
             ok &= age_on(self.birth[women], self.next_method[women]) < 50
             self.next_method[women[~ok]] = NEVER
             women = women[ok]
@@ -963,14 +1044,19 @@ class Simulation:
         if len(seekers):
             day = self.next_seek[seekers]
             self.next_seek[seekers] = NEVER
-            ok = self.present[seekers] & (self.spouse[seekers] != -1) & ~self.preg[seekers] & ~busy[seekers]
+            ok = (
+                self.present[seekers]
+                & (self.spouse[seekers] != -1)
+                & ~self.preg[seekers]
+                & ~busy[seekers]
+            )
             seekers, day = seekers[ok], day[ok]
             self._stop_methods(seekers, day, names.REASON_PLANNING)
             self.want[seekers] = True
             busy[seekers] = True
-        del rng
 
     def _married_women(self, busy) -> np.ndarray:
+        """Married women living here, not pregnant and free this month."""
         n = self.n
         return np.flatnonzero(
             self.present[:n]
@@ -1017,7 +1103,9 @@ class Simulation:
         # Stopping or switching for other reasons.
         using = rest & (method >= 0)
         p_stop = STOP_MONTHLY[np.maximum(method, 0)]
-        p_stop = np.where((method == M["iud"]) & (age >= 47), 0.02, p_stop)  # removal near menopause
+        p_stop = np.where(
+            (method == M["iud"]) & (age >= 47), 0.02, p_stop
+        )  # removal near menopause
         stop_ = using & (rng.random(len(women)) < p_stop)
         s, sd = women[stop_], day[stop_]
         switch = (rng.random(len(s)) < SWITCH_SHARE) & (age[stop_] < 47)
@@ -1044,7 +1132,13 @@ class Simulation:
         busy[s] = True
 
         # Women using nothing and not seeking a child take up a method.
-        idle = rest & ~stop_ & (method < 0) & (self.next_method[women] == NEVER) & (self.next_seek[women] == NEVER)
+        idle = (
+            rest
+            & ~stop_
+            & (method < 0)
+            & (self.next_method[women] == NEVER)
+            & (self.next_seek[women] == NEVER)
+        )
         idle &= age < 48
         take = idle & (rng.random(len(women)) < ADOPT_MONTHLY)
         t = women[take]
@@ -1052,6 +1146,7 @@ class Simulation:
         busy[t] = True
 
     def _conceptions(self, first, stop, busy) -> None:
+        """Women seeking a child conceive by age; a few using a method conceive anyway."""
         rng = self.rng
         women = self._married_women(busy)
         women = women[~self.sterile[women]]
@@ -1061,7 +1156,9 @@ class Simulation:
         women, day, age = women[keep], day[keep], age[keep]
         method = self.method[women]
         seeking = self.want[women] & (method < 0)
-        group = np.clip(np.searchsorted(FECUNDABILITY_AGES, age, side="right") - 1, 0, len(FECUNDABILITY) - 1)
+        group = np.clip(
+            np.searchsorted(FECUNDABILITY_AGES, age, side="right") - 1, 0, len(FECUNDABILITY) - 1
+        )
         p = np.where(seeking, FECUNDABILITY[group] * self.v_factor[self.village[women]], 0.0)
         p = np.where(method >= 0, FAILURE_MONTHLY[np.maximum(method, 0)], p)
         p = np.where(age >= 45, p * 0.3, p)
@@ -1078,12 +1175,23 @@ class Simulation:
         u = rng.random(count)
         outcome = np.zeros(count, np.int8)
         for table, sel in ((SOUGHT_OUTCOMES, ~failure), (FAILURE_OUTCOMES, failure)):
-            cum = np.cumsum([table["birth"], table["stillbirth"], table["miscarriage"], table["induced_abortion"]])
+            cum = np.cumsum(
+                [
+                    table["birth"],
+                    table["stillbirth"],
+                    table["miscarriage"],
+                    table["induced_abortion"],
+                ]
+            )
             outcome[sel] = np.minimum(np.searchsorted(cum, u[sel], side="right"), 3)
         gestation = np.clip(np.round(rng.normal(268, 11, count)), 230, 294).astype(np.int64)
         end = np.select(
             [outcome == 0, outcome == 1, outcome == 2],
-            [day + gestation, day + rng.integers(150, 260, count), reg + rng.integers(5, 60, count)],
+            [
+                day + gestation,
+                day + rng.integers(150, 260, count),
+                reg + rng.integers(5, 60, count),
+            ],
             reg + rng.integers(1, 25, count),
         )
         if base:
@@ -1106,6 +1214,8 @@ class Simulation:
             self.preg_reg[women[past]] = -NEVER  # no registration left to make
 
     def _marriages(self, first, stop, busy) -> None:
+        """Those whose wedding day has come marry: mostly each other (paired by age), else
+        someone registered elsewhere; the bride moves to her husband's village."""
         rng = self.rng
         n = self.n
         due = (
@@ -1119,7 +1229,9 @@ class Simulation:
         if not len(candidates):
             return
         age = age_on(self.birth[candidates], np.full(len(candidates), first))
-        legal = age >= np.where(self.sex[candidates] == MALE, MARRIAGE_MIN_AGE[1], MARRIAGE_MIN_AGE[0])
+        legal = age >= np.where(
+            self.sex[candidates] == MALE, MARRIAGE_MIN_AGE[1], MARRIAGE_MIN_AGE[0]
+        )
         candidates = candidates[legal]
         women = candidates[self.sex[candidates] == FEMALE]
         men = candidates[self.sex[candidates] == MALE]
@@ -1147,7 +1259,11 @@ class Simulation:
         )
         self._marry(other_w, np.full(len(other_w), -1), outside, day)
         leave = rng.random(len(other_w)) < MARRY_OUT
-        self._leave(other_w[leave], np.minimum(day[leave] + rng.integers(0, 30, leave.sum()), stop - 1), moved=True)
+        self._leave(
+            other_w[leave],
+            np.minimum(day[leave] + rng.integers(0, 30, leave.sum()), stop - 1),
+            moved=True,
+        )
         self._newlyweds(other_w[~leave], day[~leave])
         busy[other_w] = True
 
@@ -1159,15 +1275,25 @@ class Simulation:
         wife_out = other_m[(u >= OUTSIDE_BRIDE) & (u < OUTSIDE_BRIDE + OUTSIDE_WIFE)]
         later = other_m[u >= OUTSIDE_BRIDE + OUTSIDE_WIFE]
         m_age = age_on(self.birth[later], np.full(len(later), first))
-        self.marry_day[later] = np.where(m_age < 45, first + rng.integers(120, 1100, len(later)), NEVER)
+        self.marry_day[later] = np.where(
+            m_age < 45, first + rng.integers(120, 1100, len(later)), NEVER
+        )
 
         day = self._days_in(first, stop, len(bride_in))
         brides = self._add(len(bride_in))
         bride_birth = np.minimum(
-            self.birth[bride_in] + np.round(rng.normal(2.5, 2, len(bride_in)) * YEAR).astype(np.int64),
+            self.birth[bride_in]
+            + np.round(rng.normal(2.5, 2, len(bride_in)) * YEAR).astype(np.int64),
             day - int(20 * YEAR) - 1,
         )
-        self._arrive(brides, FEMALE, bride_birth, self.village[bride_in], day, household=self.household[bride_in])
+        self._arrive(
+            brides,
+            FEMALE,
+            bride_birth,
+            self.village[bride_in],
+            day,
+            household=self.household[bride_in],
+        )
         self.hukou[brides] = np.where(
             rng.random(len(brides)) < 0.5, self.v_code[self.village[bride_in]], self.hukou[brides]
         )
@@ -1179,7 +1305,8 @@ class Simulation:
         day = self._days_in(first, stop, len(wife_out))
         outside = self._outside(
             np.full(len(wife_out), FEMALE),
-            self.birth[wife_out] + np.round(rng.normal(2, 2, len(wife_out)) * YEAR).astype(np.int64),
+            self.birth[wife_out]
+            + np.round(rng.normal(2, 2, len(wife_out)) * YEAR).astype(np.int64),
         )
         self._marry(np.full(len(wife_out), -1), wife_out, outside, day)
         busy[wife_out] = True
@@ -1196,11 +1323,14 @@ class Simulation:
         self.want[wives[seek]] = True
 
     def _divorces(self, first, stop, busy) -> None:
+        """Rare divorces, and widowhood when a spouse registered elsewhere dies."""
         rng = self.rng
         wife, husband, outside, start, end = self.unions
         active = np.flatnonzero(end == NEVER)
         w, h = wife[active], husband[active]
-        ok = ((w < 0) | (self.present[np.maximum(w, 0)] & ~busy[np.maximum(w, 0)] & ~self.preg[np.maximum(w, 0)]))
+        ok = (w < 0) | (
+            self.present[np.maximum(w, 0)] & ~busy[np.maximum(w, 0)] & ~self.preg[np.maximum(w, 0)]
+        )
         ok &= (h < 0) | (self.present[np.maximum(h, 0)] & ~busy[np.maximum(h, 0)])
         ok &= start[active] < first
         # Spouses registered elsewhere die too: the survivor is widowed (an event).
@@ -1219,7 +1349,9 @@ class Simulation:
             day = self._days_in(first, stop, len(u))
             person = np.where(wife[u] >= 0, wife[u], husband[u])
             if kind == "divorce":
-                self.emit("divorce", person, day, a=np.where(wife[u] >= 0, husband[u], -1), b=outside[u])
+                self.emit(
+                    "divorce", person, day, a=np.where(wife[u] >= 0, husband[u], -1), b=outside[u]
+                )
             else:
                 self.emit("widowhood", person, day)
             self._end_unions(u, day)
@@ -1229,12 +1361,13 @@ class Simulation:
             self._remarriage(people, days)
 
     def _deaths(self, first, stop, busy) -> None:
+        """Deaths by the life table (a village's factor shifts it a little)."""
         rng = self.rng
         n = self.n
         people = np.flatnonzero(self.present[:n] & ~busy[:n])
-        age = (first - self.birth[people]) / YEAR
-        mu = mortality(age, self.sex[people]) * self.v_factor[self.village[people]] ** 0.5
-        die = rng.random(len(people)) < 1 - np.exp(-mu / 12)
+        months_old = np.minimum((first - self.birth[people]) * 12 // 365, len(DEATH_MONTHLY[0]) - 1)
+        p = DEATH_MONTHLY[self.sex[people], months_old] * self.v_mortality[self.village[people]]
+        die = rng.random(len(people)) < p
         dead = people[die]
         day = self._days_in(first, stop, len(dead))
         self.emit("death", dead, day)
@@ -1263,6 +1396,8 @@ class Simulation:
         self._remarriage(both[survivor], days[survivor])
 
     def _moves(self, first, stop, busy) -> None:
+        """Young unmarried people and some young families leave; some adults move to
+        another village of the county."""
         rng = self.rng
         n = self.n
         here = self.present[:n] & ~busy[:n] & ~self.preg[:n]
@@ -1340,6 +1475,7 @@ class Simulation:
         self.marry_day[people[past]] = day[past] + rng.integers(90, 1500, past.sum())
 
     def _arrive(self, people, sex, birth, village, day, *, household) -> None:
+        """People from another county move in on ``day`` (their ID is from there)."""
         rng = self.rng
         self.sex[people] = sex
         self.birth[people] = birth
@@ -1353,11 +1489,11 @@ class Simulation:
         self.region[people] = rng.integers(1, len(REGIONS), len(people))
         # Their household registration stays where they came from.
         self.hukou[people] = (
-            np.array([int(r) for r in REGIONS])[self.region[people]] * 10**6
+            REGION_CODES[self.region[people]] * 10**6
             + rng.integers(100, 110, len(people)) * 1000
             + rng.integers(201, 230, len(people))
         )
-        self.surname[people] = self._names_for(len(people))
+        self.surname[people] = self._surnames(len(people))
         self.sterile[people] = rng.random(len(people)) < PRIMARY_STERILITY
         self.emit("move_in", people, day, a=village)
 
@@ -1375,7 +1511,9 @@ class Simulation:
 
     def _here(self, people: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Whether each person lives in the county on ``day`` (and the day has come)."""
-        return (day >= self._here_from[people]) & (day < self._here_until[people]) & (day >= START_DAY)
+        return (
+            (day >= self._here_from[people]) & (day < self._here_until[people]) & (day >= START_DAY)
+        )
 
     def _service(self, kind: str, people, day, share: float, *, a=-1, findings=None) -> None:
         """Emit the encounters that took place: the person was here, and came."""
@@ -1383,7 +1521,9 @@ class Simulation:
         day = np.asarray(day, np.int64)
         rng = self.rng
         factor = self.v_factor[self.village0[people]]
-        ok = self._here(people, day) & (rng.random(len(people)) < np.minimum(share * factor**0.3, 0.99))
+        ok = self._here(people, day) & (
+            rng.random(len(people)) < np.minimum(share * factor**0.3, 0.99)
+        )
         a = np.broadcast_to(np.asarray(a), people.shape)[ok]
         people, day = people[ok], day[ok]
         b = np.full(len(people), -1, np.int64)
@@ -1392,10 +1532,12 @@ class Simulation:
             b[found] = rng.integers(0, len(findings), found.sum())
         self.emit(kind, people, day, a=a, b=b)
 
-    def _years(self):
+    def _years(self) -> range:
+        """The calendar years simulated (the last one up to END)."""
         return range(START.year, END.year + 1)
 
     def _year_days(self, year: int, count: int) -> np.ndarray:
+        """Days drawn evenly from a year (up to END)."""
         last = min(year_start(year + 1), END_DAY + 1)
         return self.rng.integers(year_start(year), last, count)
 
@@ -1408,7 +1550,9 @@ class Simulation:
             w = wife[u]
             age = age_on(self.birth[w], day)
             ok = (start[u] <= day) & (day < end[u]) & (age >= 15) & (age <= 49)
-            self._service("checkup", w[ok], day[ok], CHECKUP_ATTENDANCE, findings=names.CHECKUP_FINDINGS)
+            self._service(
+                "checkup", w[ok], day[ok], CHECKUP_ATTENDANCE, findings=names.CHECKUP_FINDINGS
+            )
 
     def _screening(self) -> None:
         """Women 35-64: gynaecological screening every three years (a third each year)."""
@@ -1419,7 +1563,13 @@ class Simulation:
             day = self._year_days(year, len(turn))
             age = age_on(self.birth[turn], day)
             ok = (age >= 35) & (age <= 64)
-            self._service("screening", turn[ok], day[ok], SCREENING_ATTENDANCE, findings=names.SCREENING_FINDINGS)
+            self._service(
+                "screening",
+                turn[ok],
+                day[ok],
+                SCREENING_ATTENDANCE,
+                findings=names.SCREENING_FINDINGS,
+            )
 
     def _followups(self) -> None:
         """After a delivery (7 and 42 days), an IUD insertion (1, 3, 6, 12 months), a
@@ -1430,7 +1580,13 @@ class Simulation:
             mother = np.concatenate([m for m, _ in self.births])
             day = np.concatenate([d for _, d in self.births])
             for low, high in ((3, 8), (28, 43)):
-                self._service("followup", mother, day + rng.integers(low, high, len(day)), FOLLOWUP_DONE, findings=findings)
+                self._service(
+                    "followup",
+                    mother,
+                    day + rng.integers(low, high, len(day)),
+                    FOLLOWUP_DONE,
+                    findings=findings,
+                )
         if self.method_starts:
             person = np.concatenate([p for p, _, _ in self.method_starts])
             method = np.concatenate([m for _, m, _ in self.method_starts])
@@ -1440,7 +1596,9 @@ class Simulation:
             for months_after in (1, 3, 6, 12):
                 when = day[iud] + int(months_after * 30.44) + rng.integers(-5, 6, iud.sum())
                 ok = when < stops[iud]
-                self._service("followup", person[iud][ok], when[ok], FOLLOWUP_DONE, findings=findings)
+                self._service(
+                    "followup", person[iud][ok], when[ok], FOLLOWUP_DONE, findings=findings
+                )
             ster = np.isin(method, STERILIZATION)
             for low, high in ((6, 11), (28, 35)):
                 when = day[ster] + rng.integers(low, high, ster.sum())
@@ -1448,7 +1606,13 @@ class Simulation:
         if self.abortions:
             woman = np.concatenate([w for w, _ in self.abortions])
             day = np.concatenate([d for _, d in self.abortions])
-            self._service("followup", woman, day + rng.integers(12, 22, len(day)), FOLLOWUP_DONE, findings=findings)
+            self._service(
+                "followup",
+                woman,
+                day + rng.integers(12, 22, len(day)),
+                FOLLOWUP_DONE,
+                findings=findings,
+            )
 
     def _stop_days(self, person: np.ndarray) -> np.ndarray:
         """For each method start (in order), the first stop of that person after it
@@ -1487,7 +1651,9 @@ class Simulation:
             span = end - reg
             ok = span > 14
             day = reg[ok] + (rng.random(ok.sum()) * (span[ok] - 7)).astype(np.int64)
-            self._service("education", woman[ok], day, share["pregnancy"], a=STAGES.index("pregnancy"))
+            self._service(
+                "education", woman[ok], day, share["pregnancy"], a=STAGES.index("pregnancy")
+            )
         mothers = [self.births[i][0] for i in range(len(self.births))]
         if mothers:
             mother = np.concatenate(mothers)
@@ -1503,7 +1669,13 @@ class Simulation:
             young[young] = age_on(self.birth[born[young]], day[young]) < 7
             mother, first = np.unique(self.mother[born[young]], return_index=True)
             day = day[young]
-            self._service("education", mother, day[first], share["childrearing"], a=STAGES.index("childrearing"))
+            self._service(
+                "education",
+                mother,
+                day[first],
+                share["childrearing"],
+                a=STAGES.index("childrearing"),
+            )
         # Menopause: women 45-55, every other year.
         women = np.flatnonzero(self.sex[:n] == FEMALE)
         for year in self._years():
@@ -1511,14 +1683,20 @@ class Simulation:
             day = self._year_days(year, len(turn))
             age = age_on(self.birth[turn], day)
             ok = (age >= 45) & (age <= 55)
-            self._service("education", turn[ok], day[ok], share["menopause"], a=STAGES.index("menopause"))
+            self._service(
+                "education", turn[ok], day[ok], share["menopause"], a=STAGES.index("menopause")
+            )
 
     # -- the result ------------------------------------------------------------------
 
     def result(self) -> County:
+        """The county: persons, their names, phones and ID numbers, and the events in
+        person and date order."""
         rng = self.rng
         n = self.n
-        person, kind, day, a, b, c = (np.concatenate(cols) for cols in zip(*self.events, strict=True))
+        person, kind, day, a, b, c = (
+            np.concatenate(cols) for cols in zip(*self.events, strict=True)
+        )
         # One event per person, kind and day: the rare repeat (two services of one kind
         # on one day) is dropped; so is anything after the end.
         keep = day <= END_DAY
@@ -1573,16 +1751,24 @@ class Simulation:
         lag = rng.integers(0, 8, count)
         births = kind == K["birth"]
         u = rng.random(count)
-        birth_lag = np.where(u < 0.78, rng.integers(1, 16, count), np.where(u < 0.92, rng.integers(16, 31, count), rng.integers(31, 150, count)))
+        birth_lag = np.where(
+            u < 0.78,
+            rng.integers(1, 16, count),
+            np.where(u < 0.92, rng.integers(16, 31, count), rng.integers(31, 150, count)),
+        )
         lag = np.where(births, birth_lag, lag)
         lag = np.where(kind == K["death"], rng.integers(1, 31, count), lag)
         return lag
 
     def _given_names(self) -> list[str]:
+        """Full names: the surname and one or two characters, in the fashion of the
+        person's generation."""
         rng = self.rng
         n = self.n
         years = _YEARS[self.birth[:n] - DAY0]
-        gen = (years >= names.GENERATION_BOUNDS[0]).astype(int) + (years >= names.GENERATION_BOUNDS[1])
+        gen = (years >= names.GENERATION_BOUNDS[0]).astype(int) + (
+            years >= names.GENERATION_BOUNDS[1]
+        )
         out = np.empty(n, dtype=object)
         for sex, pools in ((MALE, names.MALE_GIVEN), (FEMALE, names.FEMALE_GIVEN)):
             for g, pool in enumerate(pools):
@@ -1593,7 +1779,9 @@ class Simulation:
                 one = rng.choice(chars, len(sel))
                 two = rng.choice(chars, len(sel))
                 pair = rng.choice(pairs, len(sel))
-                out[sel] = np.where(kind < 0.3, one, np.where(kind < 0.6, pair, np.char.add(one, two)))
+                out[sel] = np.where(
+                    kind < 0.3, one, np.where(kind < 0.6, pair, np.char.add(one, two))
+                )
         surnames = np.array(names.SURNAMES)[self.surname[:n]]
         return np.char.add(surnames.astype(str), out.astype(str)).tolist()
 
@@ -1613,6 +1801,15 @@ class Simulation:
 
 
 REGIONS = [names.COUNTY_CODE, *names.OUTSIDE_REGIONS]
+REGION_CODES = np.array([int(r) for r in REGIONS], np.int64)
+# Probability of dying within a month, by sex and age in completed months (to 120 years).
+_AGE_MONTHS = np.arange(120 * 12)
+DEATH_MONTHLY = np.stack(
+    [
+        1 - np.exp(-mortality((_AGE_MONTHS + 0.5) / 12, np.full(len(_AGE_MONTHS), sex)) / 12)
+        for sex in (FEMALE, MALE)
+    ]
+)
 SURNAME_P = names.surname_weights()
 MIX_ARRAYS = {
     stage: (
@@ -1636,13 +1833,15 @@ def identity_numbers(county: County) -> tuple[list[str], list[str]]:
     check character. Within a region, birth date and sex the sequence numbers count up
     from an offset that varies with the date, as police stations' blocks do.
     """
-    region = np.concatenate([np.array(REGIONS)[county.region], np.array(REGIONS)[county.outside_region]])
+    region_num = REGION_CODES[np.concatenate([county.region, county.outside_region])]
     birth = np.concatenate([county.birth, county.outside_birth])
     sex = np.concatenate([county.sex, county.outside_sex]).astype(np.int64)
-    region_num = region.astype(np.int64)
     key_order = np.lexsort((np.arange(len(birth)), sex, birth, region_num))
     k_region, k_birth, k_sex = region_num[key_order], birth[key_order], sex[key_order]
-    new_group = np.r_[True, (k_region[1:] != k_region[:-1]) | (k_birth[1:] != k_birth[:-1]) | (k_sex[1:] != k_sex[:-1])]
+    new_group = np.r_[
+        True,
+        (k_region[1:] != k_region[:-1]) | (k_birth[1:] != k_birth[:-1]) | (k_sex[1:] != k_sex[:-1]),
+    ]
     group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(birth)), 0))
     rank = np.empty(len(birth), np.int64)
     rank[key_order] = np.arange(len(birth)) - group_start
@@ -1661,7 +1860,7 @@ def identity_numbers(county: County) -> tuple[list[str], list[str]]:
     check = _CHECK[(digits * _WEIGHTS).sum(axis=1) % 11].tolist()
     ids = [
         f"{r}{d}{q:03d}{c}"
-        for r, d, q, c in zip(region.tolist(), date.tolist(), seq.tolist(), check, strict=True)
+        for r, d, q, c in zip(region_num.tolist(), date.tolist(), seq.tolist(), check, strict=True)
     ]
     n = len(county.birth)
     return ids[:n], ids[n:]

@@ -77,9 +77,7 @@ class Generated:
         return sum(self.seconds.values())
 
 
-def generate(
-    persons: int, seed: int, *, user=None, progress: Progress | None = None
-) -> Generated:
+def generate(persons: int, seed: int, *, user=None, progress: Progress | None = None) -> Generated:
     """Simulate a county of ``persons`` people with ``seed`` and write it into the (empty)
     register, auditing the change. Same ``persons`` and ``seed``, same county."""
     if Person.objects.exists():
@@ -89,7 +87,9 @@ def generate(
     began = time.perf_counter()
     with collector_paused():
         county = simulate(
-            persons, seed, progress=(lambda done, total: progress("simulate", done, total)) if progress else None
+            persons,
+            seed,
+            progress=(lambda done, total: progress("simulate", done, total)) if progress else None,
         )
     simulated = time.perf_counter() - began
     written = write_county(county, user=user, progress=progress)
@@ -120,9 +120,7 @@ def data_today() -> dt.date:
     return max(timezone.localdate(), END)
 
 
-def write_county(
-    county: County, *, user=None, progress: Progress | None = None
-) -> Written:
+def write_county(county: County, *, user=None, progress: Progress | None = None) -> Written:
     """Write ``county`` into an empty register in one transaction.
 
     Raises ``UserError`` if the register already holds persons, and
@@ -223,9 +221,13 @@ def _write_households(county: County) -> np.ndarray:
     return pks
 
 
-def _new_persons(county: County, pks: np.ndarray, household_pks: np.ndarray) -> list[actions.NewPerson]:
+def _new_persons(
+    county: County, pks: np.ndarray, household_pks: np.ndarray
+) -> list[actions.NewPerson]:
     villages = [v.code for v in county.geography.villages]
-    births = [dt.date.fromordinal(int(d)) for d in range(county.birth.min(), county.birth.max() + 1)]
+    births = [
+        dt.date.fromordinal(int(d)) for d in range(county.birth.min(), county.birth.max() + 1)
+    ]
     low = int(county.birth.min())
     sexes = ["F", "M"]
     out = []
