@@ -12,6 +12,7 @@ attributes of known ones.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -89,6 +90,7 @@ def insert_persons(
     """Write new persons. With ``today``, also their derived state: new persons have no
     events yet, so they live in their village from birth."""
     now = db.adapt_datetime(timezone.now())
+    adapt_date = db.date_adapter()
     user_id = user.pk if user else None
     batch_id = batch.pk if batch else None
     from taizhang.lib.pinyin import initials
@@ -123,7 +125,7 @@ def insert_persons(
                 p.name,
                 initials(p.name),
                 p.sex,
-                db.adapt_date(p.birth),
+                adapt_date(p.birth),
                 crypto.encrypt(p.id_number),
                 crypto.blind_index(p.id_number),
                 crypto.encrypt(p.phone) if p.phone else None,
@@ -499,6 +501,8 @@ def _insert_events(events: list[EventFacts], *, user, batch, now) -> None:
     batch_id = batch.pk if batch else None
     now_db = db.adapt_datetime(now)
     adapt_date = db.date_adapter()
+    # A few thousand distinct recording times among a million events.
+    recorded_at = functools.lru_cache(maxsize=65536)(db.adapt_datetime)
     rows = []
     for e in events:
         extra = e.extra or {}
@@ -522,7 +526,7 @@ def _insert_events(events: list[EventFacts], *, user, batch, now) -> None:
                 e.findings,
                 e.reason,
                 extra.get("supersedes"),
-                db.adapt_datetime(extra["recorded_at"]) if extra.get("recorded_at") else now_db,
+                recorded_at(extra["recorded_at"]) if extra.get("recorded_at") else now_db,
                 extra.get("spouse_id_cipher"),
                 user_id,
                 batch_id,
