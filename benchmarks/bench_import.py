@@ -24,12 +24,11 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+
+from _common import BenchmarkError, Postgres, taizhang_command, timed
 
 HERE = Path(__file__).resolve().parent
 FILES = [("orgunits.csv", "orgunits"), ("persons.csv", "persons"), ("events.csv", "events")]
@@ -48,62 +47,10 @@ INDICATOR_ARGS = [
 ]
 
 
-class BenchmarkError(Exception):
-    """A command of the benchmark failed; the message says which and how."""
-
-
-def taizhang_command() -> list[str]:
-    """The installed ``taizhang`` command, or the same entry point through this Python."""
-    exe = shutil.which("taizhang")
-    return [exe] if exe else [sys.executable, "-c", "from taizhang.cli import main; main()"]
-
-
 def data_rows(path: Path) -> int:
     """Rows of a CSV file after its header."""
     with open(path, "rb") as f:
         return sum(1 for _ in f) - 1
-
-
-def timed(args: list[str], env: dict[str, str], what: str) -> tuple[float, str]:
-    """Run a command; its wall-clock seconds and standard output. A failure raises."""
-    began = time.perf_counter()
-    done = subprocess.run(args, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - began
-    if done.returncode != 0:
-        errors = "\n".join(done.stderr.strip().splitlines()[:20])
-        raise BenchmarkError(f"{what} failed with exit status {done.returncode}:\n{errors}")
-    return seconds, done.stdout
-
-
-class Postgres:
-    """Fresh databases on the server of ``url``, created and dropped by the benchmark."""
-
-    def __init__(self, url: str):
-        parsed = urlparse(url)
-        if parsed.scheme not in ("postgres", "postgresql"):
-            raise BenchmarkError(f"--database-url must be a postgresql:// URL, not {url}")
-        self.url = url
-        self.parsed = parsed
-
-    def _admin(self):
-        import psycopg
-
-        try:
-            return psycopg.connect(self.url, autocommit=True)
-        except psycopg.Error as e:
-            raise BenchmarkError(f"cannot connect to {self.url}: {e}") from None
-
-    def create(self, name: str) -> str:
-        """Create (or re-create) database ``name``; its URL."""
-        with self._admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return urlunparse(self.parsed._replace(path=f"/{name}"))
-
-    def drop(self, name: str) -> None:
-        """Drop database ``name``, closing any connection left to it."""
-        with self._admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def generate(persons: int, events: int, seed: int, out: Path) -> None:
@@ -134,11 +81,11 @@ def run_once(
             dbname = f"taizhang_bench_{os.getpid()}_{run}"
             env["TAIZHANG_DATABASE_URL"] = pg.create(dbname)
         setup = [sys.executable, "-c", "from taizhang.cli import setup_django; setup_django()"]
-        seconds, _ = timed(setup, env, "creating the database")
+        seconds, _cpu, _ = timed(setup, env, "creating the database")
         print(f"run {run}: empty database created in {seconds:.2f} s (not counted)")
         times: dict[str, float] = {}
         for name, kind in FILES:
-            seconds, output = timed(
+            seconds, _cpu, output = timed(
                 [*command, "import", str(files / name), "--kind", kind], env, f"import {name}"
             )
             times[name] = seconds
@@ -224,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         indicator_times = []
         regions = 0
         for _ in range(args.repeat):
-            seconds, output = timed([*command, *INDICATOR_ARGS], env, "taizhang indicators")
+            seconds, _cpu, output = timed([*command, *INDICATOR_ARGS], env, "taizhang indicators")
             indicator_times.append(seconds)
             regions = len(json.loads(output))
     except (BenchmarkError, ValueError) as e:

@@ -292,8 +292,8 @@ def dialect() -> str:
     try:
         return DIALECTS[connection.vendor]
     except KeyError:
-        raise NotImplementedError(
-            f"indicators are not available on a {connection.vendor} database"
+        raise UserError(
+            f"indicators are computed on SQLite or PostgreSQL, not on {connection.vendor}"
         ) from None
 
 
