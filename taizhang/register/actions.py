@@ -268,11 +268,14 @@ def _child_sexes(child_ids) -> dict[int, str]:
 def load_person_facts(person_ids) -> dict[int, PersonFacts]:
     quote = db.connection.ops.quote_name
     rows = db.select_where_in(
-        f"SELECT id, sex, birth_date, village_id, live_births_before FROM {quote(PERSON_TABLE)} "
-        "WHERE id IN ({in})",
+        "SELECT id, sex, birth_date, village_id, live_births_before, status, current_village "
+        f"FROM {quote(PERSON_TABLE)} WHERE id IN ({{in}})",
         list(person_ids),
     )
-    return {r[0]: PersonFacts(r[0], r[1], _as_date(r[2]), r[3], r[4]) for r in rows}
+    return {
+        r[0]: PersonFacts(r[0], r[1], _as_date(r[2]), r[3], r[4], stored_state=(r[5], r[6]))
+        for r in rows
+    }
 
 
 def record_events(
@@ -578,7 +581,9 @@ def _write_derived(
         # A person who moved out or died stays in the care of the village they left.
         if not village and d.residence:
             village = max(d.residence, key=lambda spell: spell[1])[0]
-        status_rows.append((status, village or f.village, pk))
+        state = (status, village or f.village)
+        if state != f.stored_state:  # most persons' state does not change
+            status_rows.append((*state, pk))
 
     db.insert_rows(
         ResidenceSpell._meta.db_table,

@@ -78,6 +78,7 @@ class PersonFacts:
     birth: dt.date
     village: str  # where the register starts following the person
     live_births_before: int = 0
+    stored_state: tuple[str, str] | None = None  # (status, current_village) as last written
 
 
 @dataclass(slots=True)
