@@ -30,3 +30,24 @@ def english(settings):
     settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts and ends with an empty figure cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def hand_built_county(db, taizhang):
+    """The hand-built reference county (tests/data/handbuilt), imported through the command."""
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data" / "handbuilt"
+    for kind in ("orgunits", "persons", "events"):
+        result = taizhang("import", data / f"{kind}.csv", "--kind", kind)
+        assert result.exit_code == 0, result.output

@@ -5,7 +5,6 @@ sees the village's birth count go up by one; a worker of another village gets 40
 the woman's page. Screenshots are saved under ``artifacts/screenshots/``.
 """
 
-import csv
 import datetime as dt
 import os
 import re
@@ -13,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import write_csv
 
 from taizhang.lib.idnumber import make
 
@@ -33,19 +33,11 @@ NEIGHBOUR = make("410325", dt.date(1980, 1, 1), 24)
 BABY = make("410325", dt.date(2026, 11, 1), 31)
 
 
-def write(path, header, rows):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
-
-
 @pytest.fixture
 def county(tmp_path, taizhang, django_user_model):
     from taizhang.accounts.models import Profile, Role
 
-    orgs = write(
+    orgs = write_csv(
         tmp_path / "o.csv",
         ["code", "name", "parent"],
         [
@@ -56,7 +48,7 @@ def county(tmp_path, taizhang, django_user_model):
             [V3, "田湖村", "410325101"],
         ],
     )
-    persons = write(
+    persons = write_csv(
         tmp_path / "p.csv",
         ["id_number", "name", "sex", "village"],
         [[WOMAN, "王秀英", "F", V1], [NEIGHBOUR, "李桂兰", "F", V1]],

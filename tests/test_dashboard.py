@@ -36,11 +36,9 @@ Residents of B1 at the end of 2024:
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.utils import timezone
 
 from taizhang.accounts.models import Profile, Role
@@ -50,7 +48,6 @@ from taizhang.indicators.structure import population_pyramid
 from taizhang.register.models import Person
 from taizhang.web.views import dashboard
 
-DATA = Path(__file__).parent / "data" / "handbuilt"
 COUNTY, T100, T101 = "410325", "410325100", "410325101"
 A1, A2, B1, B2 = "410325100201", "410325100202", "410325101201", "410325101202"
 
@@ -59,21 +56,9 @@ A1, A2, B1, B2 = "410325100201", "410325100202", "410325101201", "410325101202"
 # Fixtures
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache(settings):
-    """Each test starts with an empty figure cache, in English."""
-    settings.LANGUAGE_CODE = "en"
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
-def county(db, taizhang):
+def county(hand_built_county):
     """The hand-built county, imported through the command."""
-    for kind in ("orgunits", "persons", "events"):
-        result = taizhang("import", DATA / f"{kind}.csv", "--kind", kind)
-        assert result.exit_code == 0, result.output
 
 
 def make_user(username: str, org: str, role: str):

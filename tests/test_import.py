@@ -1,10 +1,10 @@
 """`taizhang import`: every bad-input rule reports its row, column and reason, and writes nothing."""
 
-import csv
 import datetime as dt
 import json
 
 import pytest
+from helpers import EVENT_HEADER, write_csv
 
 from taizhang.lib.idnumber import make
 from taizhang.register.models import Event, Person, ResidenceSpell, UnionSpell
@@ -21,17 +21,9 @@ BABY2 = make("410325", dt.date(2024, 6, 30), 14)
 OUTSIDER = make("410221", dt.date(1991, 9, 9), 5)
 
 
-def write(path, header, rows, encoding="utf-8"):
-    with open(path, "w", newline="", encoding=encoding) as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
-
-
 @pytest.fixture
 def county(tmp_path, taizhang):
-    orgs = write(
+    orgs = write_csv(
         tmp_path / "orgunits.csv",
         ["code", "name", "parent"],
         [
@@ -43,7 +35,7 @@ def county(tmp_path, taizhang):
             [V3, "田湖村", "410325101"],
         ],
     )
-    persons = write(
+    persons = write_csv(
         tmp_path / "persons.csv",
         ["id_number", "name", "sex", "birth_date", "village", "household"],
         [
@@ -60,20 +52,8 @@ def county(tmp_path, taizhang):
 
 
 def events_file(tmp_path, rows, name="events.csv"):
-    header = [
-        "id_number",
-        "event",
-        "date",
-        "spouse_id_number",
-        "child_id_number",
-        "child_name",
-        "child_sex",
-        "delivery_place",
-        "village",
-        "method",
-    ]
-    full = [row + [""] * (len(header) - len(row)) for row in rows]
-    return write(tmp_path / name, header, full)
+    full = [row + [""] * (len(EVENT_HEADER) - len(row)) for row in rows]
+    return write_csv(tmp_path / name, EVENT_HEADER, full)
 
 
 def assert_refused(result, *lines):
@@ -84,7 +64,7 @@ def assert_refused(result, *lines):
 
 class TestOrgUnits:
     def test_it_refuses_a_code_of_the_wrong_length(self, tmp_path, taizhang):
-        path = write(
+        path = write_csv(
             tmp_path / "o.csv",
             ["code", "name", "parent"],
             [["410325", "嵩县", ""], ["41032510", "x", "410325"]],
@@ -100,7 +80,7 @@ class TestOrgUnits:
     def test_it_refuses_a_child_whose_code_does_not_start_with_its_parents(
         self, tmp_path, taizhang
     ):
-        path = write(
+        path = write_csv(
             tmp_path / "o.csv",
             ["代码", "名称", "上级代码"],
             [["410325", "嵩县", ""], ["410326100", "x", "410325"]],
@@ -132,7 +112,7 @@ class TestPersons:
 
     def test_it_refuses_a_wrong_check_digit(self, county, taizhang):
         bad = WOMAN[:-1] + ("0" if WOMAN[-1] != "0" else "1")
-        path = write(
+        path = write_csv(
             county / "p.csv", ["id_number", "name", "sex", "village"], [[bad, "甲", "F", V1]]
         )
         r = taizhang("import", path, "--kind", "persons")
@@ -140,7 +120,7 @@ class TestPersons:
         assert r.stderr.startswith("row 1: id_number: ") and "check digit" in r.stderr
 
     def test_it_tells_to_format_an_excel_number_column_as_text(self, county, taizhang):
-        path = write(
+        path = write_csv(
             county / "p.csv",
             ["id_number", "name", "sex", "village"],
             [["4.10325E+17", "甲", "F", V1]],
@@ -150,7 +130,7 @@ class TestPersons:
 
     def test_it_refuses_a_sex_or_birth_date_that_disagrees_with_the_id(self, county, taizhang):
         new_woman = make("410325", dt.date(1995, 1, 1), 8)
-        path = write(
+        path = write_csv(
             county / "p.csv",
             ["id_number", "name", "sex", "birth_date", "village"],
             [[new_woman, "甲", "M", "", V1], [new_woman, "甲", "F", "1995-01-02", V1]],
@@ -164,7 +144,7 @@ class TestPersons:
         assert Person.objects.count() == 4
 
     def test_it_refuses_an_unknown_village(self, county, taizhang):
-        path = write(
+        path = write_csv(
             county / "p.csv",
             ["id_number", "name", "sex", "village"],
             [[make("410325", dt.date(1995, 1, 1), 8), "甲", "F", "410325100299"]],
@@ -173,7 +153,7 @@ class TestPersons:
         assert_refused(r, "row 1: village: village 410325100299 is not in the register")
 
     def test_it_reads_gb18030_with_chinese_headers(self, county, taizhang):
-        path = write(
+        path = write_csv(
             county / "gb.csv",
             ["身份证号", "姓名", "性别", "现居住地代码"],
             [[make("410325", dt.date(1999, 9, 9), 6), "赵敏", "女", V3]],

@@ -17,7 +17,6 @@ nothing" of A), tom (township statistician of 城关镇), ada (county administra
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from types import SimpleNamespace
 
@@ -25,6 +24,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
+from helpers import EVENT_HEADER, write_csv
 
 from taizhang.accounts.models import Profile, Role
 from taizhang.audit.models import AuditEntry
@@ -43,31 +43,9 @@ BABY = make("410325", dt.date(2024, 6, 30), 12)  # even sequence: a girl
 PHONE = "13800001234"
 
 
-def _write(path, header, rows):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
-
-
 def import_rows(taizhang, path, kind, header, rows):
     """Import rows with `taizhang import`; returns the CLI result."""
-    return taizhang("import", _write(path, header, rows), "--kind", kind)
-
-
-EVENT_HEADER = [
-    "id_number",
-    "event",
-    "date",
-    "spouse_id_number",
-    "child_id_number",
-    "child_name",
-    "child_sex",
-    "delivery_place",
-    "village",
-    "method",
-]
+    return taizhang("import", write_csv(path, header, rows), "--kind", kind)
 
 
 @pytest.fixture

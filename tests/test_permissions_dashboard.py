@@ -8,17 +8,13 @@ bob, township statistician of 城关镇 (A1 and A2); charlie, village worker of 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 
 from taizhang.accounts.models import Profile, Role
 from taizhang.register.models import Person
 from taizhang.web.views.dashboard import CARD_CODES, SECTIONS
 
-DATA = Path(__file__).parent / "data" / "handbuilt"
 COUNTY, T100, T101 = "410325", "410325100", "410325101"
 A1, A2, B1, B2 = "410325100201", "410325100202", "410325101201", "410325101202"
 UNITS = [COUNTY, T100, A1, A2, T101, B1, B2]
@@ -38,19 +34,8 @@ ROLES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache(settings):
-    settings.LANGUAGE_CODE = "en"
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
-def county(db, taizhang):
-    for kind in ("orgunits", "persons", "events"):
-        result = taizhang("import", DATA / f"{kind}.csv", "--kind", kind)
-        assert result.exit_code == 0, result.output
+def county(hand_built_county):
     for name, root in ROOTS.items():
         user = get_user_model().objects.create_user(name, password="pw-" + name)
         Profile.objects.create(user=user, org_unit_id=root, role=ROLES[name])
