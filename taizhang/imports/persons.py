@@ -13,6 +13,7 @@ from taizhang.audit.actions import record as audit
 from taizhang.imports import fields
 from taizhang.imports.fields import FieldError
 from taizhang.lib import crypto, idnumber
+from taizhang.lib.pinyin import initials
 from taizhang.orgunits.models import OrgUnit
 from taizhang.register import actions, db
 from taizhang.register.models import Household, Person
@@ -188,11 +189,11 @@ class _HouseholdIds(dict):
 
 def _households(numbers: dict[str, str]) -> _HouseholdIds:
     """Household ids by number, creating the missing ones in the first member's village."""
+    quote = db.connection.ops.quote_name
     ids = _HouseholdIds(
-        Household.objects.filter(number__in=list(numbers)).values_list("number", "id")
-        if len(numbers) < 5000
-        else (
-            (num, pk) for num, pk in Household.objects.values_list("number", "id") if num in numbers
+        db.select_where_in(
+            f"SELECT number, id FROM {quote(Household._meta.db_table)} WHERE number IN ({{in}})",
+            list(numbers),
         )
     )
     missing = [num for num in numbers if num not in ids]
@@ -211,8 +212,6 @@ def _apply_updates(updates, households, ctx) -> None:
     for pk, rec, old in updates:
         person = Person.objects.get(pk=pk)
         person.name = rec["name"]
-        from taizhang.lib.pinyin import initials
-
         person.name_initials = initials(rec["name"])
         person.hukou_village = rec["hukou_village"]
         person.household_id = households.get(rec["household"]) if rec["household"] else None
