@@ -69,6 +69,8 @@ def get_app() -> typer.Typer:
     """The command with every app's subcommands registered (tests invoke this)."""
     global _registered
     if not _registered:
+        from taizhang.benefits import cli as benefits_cli
+        from taizhang.cases import cli as cases_cli
         from taizhang.imports import cli as imports_cli
         from taizhang.indicators import cli as indicators_cli
         from taizhang.synthetic import cli as synthetic_cli
@@ -78,6 +80,8 @@ def get_app() -> typer.Typer:
         indicators_cli.register(app)
         synthetic_cli.register(app)
         web_cli.register(app)
+        benefits_cli.register(app)
+        cases_cli.register(app)
         _registered = True
     return app
 

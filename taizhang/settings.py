@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "taizhang.imports",
     "taizhang.indicators",
     "taizhang.accounts",
+    "taizhang.benefits",
+    "taizhang.cases",
     "taizhang.web",
 ]
 

@@ -87,9 +87,18 @@ class _Rollback(Exception):
 
 
 def importers() -> dict:
+    from taizhang.benefits import imports as benefits
+    from taizhang.cases import imports as cases
     from taizhang.imports import events, orgunits, persons
 
-    return {"orgunits": orgunits.run, "persons": persons.run, "events": events.run}
+    return {
+        "orgunits": orgunits.run,
+        "persons": persons.run,
+        "events": events.run,
+        "enrolments": benefits.run_enrolments,
+        "payments": benefits.run_payments,
+        "cases": cases.run,
+    }
 
 
 def import_file(

@@ -1,0 +1,1 @@
+"""Benefit schemes (奖励扶助, 特别扶助, 育儿补贴): eligibility from the register, verification, enrolment, payments."""

@@ -1,0 +1,1 @@
+"""Petitions and complaints (信访): intake, a journaled workflow of named actions, deadlines."""

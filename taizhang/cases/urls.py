@@ -1,0 +1,7 @@
+from django.urls import path
+
+from taizhang.cases import views
+
+app_name = "cases"
+
+urlpatterns = [path("", views.home, name="home")]
