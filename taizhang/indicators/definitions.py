@@ -37,7 +37,9 @@ import ibis.expr.types as ir
 
 from taizhang.indicators.tables import (
     birth_facts,
+    cases,
     method_spells,
+    payments,
     persons,
     residence_spells,
     union_spells,
@@ -70,6 +72,7 @@ class Records:
     conditions: tuple[ir.BooleanValue, ...]
     person: str = "person_id"
     village: str = "village"
+    subject: str = "person"  # what ``person`` identifies: a "person", or a "case"
 
     @property
     def where(self) -> ir.BooleanValue:
@@ -84,6 +87,10 @@ class Records:
         """The records as a table of ``person_id`` and ``village``."""
         kept = self.base.filter(*self.conditions)
         return kept.select(person_id=kept[self.person], village=kept[self.village])
+
+
+def _dated_in(column: ir.DateValue, period: Period) -> ir.BooleanValue:
+    return column.between(period.start, period.end)
 
 
 def age_on(birth: ir.IntegerValue, day: dt.date) -> ir.IntegerValue:
@@ -214,6 +221,39 @@ def mwra_of_parity_on(day: dt.date, low: int, high: int | None = None) -> Record
     """MWRA on ``day`` whose parity that day lies in [low, high] (no upper bound if None)."""
     parity = _women_with_parity(ymd(day)).parity
     return mwra_on(day).filter(parity >= low if high is None else parity.between(low, high))
+
+
+# Services owed to people: benefit payments and petitions.
+
+
+def payments_due_in(period: Period) -> Records:
+    """Benefit payments falling due in the period, counted where the beneficiary lived
+    when each fell due; the person behind each is the beneficiary."""
+    return Records(payments, (_dated_in(payments.due_date, period),))
+
+
+def payments_paid_on_time_in(period: Period) -> Records:
+    """Payments due in the period that were paid on or before their due date."""
+    p = payments
+    return payments_due_in(period).filter(p.status == "paid", p.paid_date <= p.due_date)
+
+
+def cases_due_to_close_in(period: Period) -> Records:
+    """Petitions whose conclusion deadline falls in the period, counted in the org unit
+    they concern; a declined petition never entered the handling that has a deadline."""
+    c = cases
+    return Records(
+        c,
+        (_dated_in(c.conclude_due, period), c.state != "declined"),
+        person="id",
+        village="org_id",
+        subject="case",
+    )
+
+
+def cases_closed_on_time_in(period: Period) -> Records:
+    c = cases
+    return cases_due_to_close_in(period).filter(c.closed_on <= c.conclude_due)
 
 
 # Stocks of a period: START is the end of the day before its first day (age on the
@@ -578,4 +618,27 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
 )
 
-INDICATORS_BY_CODE: dict[str, Indicator] = {i.code: i for i in INDICATORS}
+# Service indicators kept by their own apps (demographic ones above are the default set).
+SERVICE_INDICATORS: tuple[Indicator, ...] = (
+    Indicator(
+        "BENEFIT_PAID_RATE",
+        "奖励扶助兑现率",
+        "Benefit payments made on time",
+        Count(payments_paid_on_time_in),
+        Count(payments_due_in),
+        100,
+        PERCENT,
+    ),
+    Indicator(
+        "CASE_CLOSURE_RATE",
+        "信访按期结案率",
+        "Petitions concluded on time",
+        Count(cases_closed_on_time_in),
+        Count(cases_due_to_close_in),
+        100,
+        PERCENT,
+    ),
+)
+
+ALL_INDICATORS: tuple[Indicator, ...] = INDICATORS + SERVICE_INDICATORS
+INDICATORS_BY_CODE: dict[str, Indicator] = {i.code: i for i in ALL_INDICATORS}

@@ -25,7 +25,7 @@ from django.db import connection
 
 from taizhang.errors import UserError
 from taizhang.indicators.definitions import (
-    INDICATORS,
+    ALL_INDICATORS,
     INDICATORS_BY_CODE,
     Count,
     Indicator,
@@ -54,7 +54,7 @@ PARTS = ("numerator", "denominator")
 def compute(
     org: str, period: str, codes: Sequence[str] | None = None, by: str | None = None
 ) -> dict | list[dict]:
-    """The indicators ``codes`` (all demographic ones if None) of ``org`` over ``period``.
+    """The indicators ``codes`` (all of them if None) of ``org`` over ``period``.
 
     Returns the "Numbers" JSON object of CONTRACTS.md, or with ``by`` (a level name:
     "township", "village") a list of such objects, one per org unit of that level
@@ -104,7 +104,8 @@ def records_behind(code: str, org: str, period: str, part: str = "numerator") ->
     ``part`` is "numerator" or "denominator". The person is the one each record is
     about: the child for a birth, the deceased for a death, the woman for MWRA and
     contraceptive use, the wife for a marriage (the husband when she is not in the
-    register). For a figure made of several counts (an average population, births
+    register; for a petition indicator, the ids of the cases (``subject_of``). For a
+    figure made of several counts (an average population, births
     minus deaths) the persons behind any of them are listed once.
     """
     the_period = parse_period(period)
@@ -122,6 +123,12 @@ def records_behind(code: str, org: str, period: str, part: str = "numerator") ->
     return [int(row[0]) for row in _fetch(everyone.order_by("person_id"))]
 
 
+def subject_of(code: str) -> str:
+    """What ``records_behind`` lists for an indicator: "person" ids or "case" ids."""
+    (indicator,) = select_indicators([code])
+    return indicator.numerator.records(parse_period("2000"))[0].subject
+
+
 # ---------------------------------------------------------------------------
 # Checking the request
 
@@ -137,7 +144,7 @@ def parse_period(code: str) -> Period:
 def select_indicators(codes: Iterable[str] | None) -> list[Indicator]:
     """The indicators named by ``codes`` (any case), in the order of INDICATORS.md."""
     if codes is None:
-        return list(INDICATORS)
+        return list(ALL_INDICATORS)
     wanted = {code.strip().upper() for code in codes}
     unknown = sorted(wanted - INDICATORS_BY_CODE.keys())
     if unknown:
@@ -146,7 +153,7 @@ def select_indicators(codes: Iterable[str] | None) -> list[Indicator]:
         noun = "indicator" if len(unknown) == 1 else "indicators"
         verb = "is" if len(unknown) == 1 else "are"
         raise UserError(f"{noun} {names} {verb} not known; the valid codes are: {valid}.")
-    return [i for i in INDICATORS if i.code in wanted]
+    return [i for i in ALL_INDICATORS if i.code in wanted]
 
 
 def get_org_unit(code: str) -> OrgUnit:

@@ -77,3 +77,30 @@ persons: ir.Table = ibis.table(
     },
     name="register_person",
 )
+
+# Service records kept by their own apps (``taizhang.benefits``, ``taizhang.cases``).
+# Their dates are real dates (Django ``DateField``); Ibis writes the literals each
+# dialect compares them with.
+
+payments: ir.Table = ibis.table(
+    {
+        "id": "!int64",
+        "person_id": "!int64",  # the beneficiary
+        "village": "!string",  # where the beneficiary lived when the payment fell due
+        "due_date": "!date",
+        "paid_date": "date",
+        "status": "!string",  # due | paid | returned | failed
+    },
+    name="benefits_payment",
+)
+
+cases: ir.Table = ibis.table(
+    {
+        "id": "!int64",
+        "org_id": "!string",  # the org unit the case concerns (a village, township or county)
+        "state": "!string",
+        "conclude_due": "!date",
+        "closed_on": "date",
+    },
+    name="cases_case",
+)

@@ -60,6 +60,8 @@ CARD_CODES: tuple[str, ...] = (
     "MCPR",
     "FACILITY_DELIVERY",
     "BIRTH_ORDER_2",
+    "BENEFIT_PAID_RATE",
+    "CASE_CLOSURE_RATE",
 )
 
 # The trend charts: a title and the indicators drawn on it. Each year is one engine call
@@ -108,7 +110,14 @@ def register_version() -> tuple[int, ...] | None:
     (its rows may carry ids below the highest committed one).
     """
     quote = connection.ops.quote_name
-    tables = [Event._meta.db_table, Person._meta.db_table, ImportBatch._meta.db_table]
+    # Benefit payments and petitions change only through their append-only journals.
+    tables = [
+        Event._meta.db_table,
+        Person._meta.db_table,
+        ImportBatch._meta.db_table,
+        "benefits_paymentaction",
+        "cases_caseaction",
+    ]
     tops = ", ".join(f"(SELECT MAX(id) FROM {quote(t)})" for t in tables)
     units = f"(SELECT COUNT(*) FROM {quote(OrgUnit._meta.db_table)})"
     with connection.cursor() as cursor:
