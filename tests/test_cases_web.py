@@ -154,7 +154,7 @@ class TestPrivacy:
         assert ("赵大山" in r.content.decode()) is (name == "赵大山")
         assert ("13900001111" in r.content.decode()) is audited
         views = AuditEntry.objects.filter(
-            action="view", object_type="case", user__username=username
+            action="case_view", object_type="case", user__username=username
         )
         assert views.count() == (1 if audited else 0)
 

@@ -108,7 +108,7 @@ def test_it_does_not_audit_a_page_that_was_refused(client, petition):  # noqa: F
     client.force_login(petition.charlie)
     client.get(reverse("cases:detail", args=[petition.case.pk]))
     client.get(reverse("cases:attachment", args=[petition.case.pk, petition.letter.pk]))
-    assert not AuditEntry.objects.filter(action__in=["view", "case_download"]).exists()
+    assert not AuditEntry.objects.filter(action__in=["case_view", "case_download"]).exists()
 
 
 def test_an_unknown_action_is_not_found(client, petition):  # noqa: F811

@@ -187,7 +187,7 @@ def _detail_page(request, case: Case, forms: dict | None = None, status: int = 2
     petitioner = petitioner_shown(user, case)
     if petitioner["visible"] and petitioner["has_details"]:
         audit(
-            "view",
+            "case_view",
             user=user,
             object_type="case",
             object_id=case.pk,

@@ -79,6 +79,18 @@ ACTION_LABELS = {
     "import": _("Imported a file"),
     "records_view": _("Listed the persons behind a figure"),
     "orgunit_rename": _("Renamed an org unit"),
+    "case_view": _("Viewed a petitioner's details"),
+    "case_receive": _("Registered a petition"),
+    "case_accept": _("Accepted a petition"),
+    "case_decline": _("Declined a petition"),
+    "case_assign": _("Assigned a petition"),
+    "case_reply": _("Replied to a petition"),
+    "case_return_visit": _("Recorded a return visit"),
+    "case_close": _("Closed a petition"),
+    "case_reopen": _("Registered a repeat petition"),
+    "case_attach": _("Attached a file to a petition"),
+    "case_note": _("Added a note to a petition"),
+    "case_download": _("Downloaded a petition's attachment"),
 }
 
 # Kinds only a woman's record takes (the timeline refuses them for a man anyway).

@@ -38,10 +38,11 @@ from taizhang.accounts.scope import (
     user_org_code,
 )
 from taizhang.audit.actions import record as audit
+from taizhang.cases.scope import cases_for
 from taizhang.errors import UserError
 from taizhang.imports.models import ImportBatch
 from taizhang.indicators.definitions import INDICATORS, INDICATORS_BY_CODE, Indicator
-from taizhang.indicators.engine import PARTS, compute, records_behind
+from taizhang.indicators.engine import PARTS, compute, records_behind, subject_of
 from taizhang.indicators.structure import population_pyramid
 from taizhang.lib import periods
 from taizhang.orgunits.models import LEVEL_NAMES, OrgUnit, prefix_range
@@ -562,14 +563,55 @@ def records(request: HttpRequest, code: str, org: str, period: str, part: str) -
         return render(request, "web/dashboard/records.html", context, status=400)
 
     page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
-    persons = {p.pk: p for p in persons_for(request.user).filter(pk__in=list(page.object_list))}
+    subject = subject_of(indicator.code)
+    rows = (_case_rows if subject == "case" else _person_rows)(request.user, page.object_list)
+    audit(
+        "records_view",
+        user=request.user,
+        object_type="indicator",
+        object_id=indicator.code,
+        org_code=unit.code,
+        source=_client(request),
+        period=the_period.code,
+        part=part,
+        page=page.number,
+        **{"cases" if subject == "case" else "persons": [r["pk"] for r in rows]},
+    )
+    context.update(
+        period=the_period,
+        indicator=indicator,
+        name=indicator_name(indicator),
+        item=_item(entry, unit.code, the_period.code),
+        page=page,
+        rows=rows,
+        subject=subject,
+        count=len(ids),
+        count_text=number(len(ids)),
+        outside=behind - len(ids),
+        outside_text=number(behind - len(ids)),
+    )
+    return render(request, "web/dashboard/records.html", context)
+
+
+def _visible_records(user, indicator, unit, period, part) -> tuple[list[int], int]:
+    """The ids behind the figure the user may see, and how many are behind it in all."""
+    ids = records_behind(indicator.code, unit.code, period.code, part)
+    if subject_of(indicator.code) == "case":
+        visible = set(cases_for(user).filter(pk__in=ids).values_list("pk", flat=True))
+        return [pk for pk in ids if pk in visible], len(ids)
+    return ids_in_scope(user, ids), len(ids)
+
+
+def _person_rows(user, ids: Sequence[int]) -> list[dict]:
+    """One page of the persons behind a figure, as the records table shows them."""
+    persons = {p.pk: p for p in persons_for(user).filter(pk__in=list(ids))}
     villages = dict(
         OrgUnit.objects.filter(code__in={p.current_village for p in persons.values()}).values_list(
             "code", "name"
         )
     )
     rows = []
-    for pk in page.object_list:
+    for pk in ids:
         person = persons.get(pk)
         if person is None:  # moved out of the area since the list was made
             continue
@@ -583,34 +625,24 @@ def records(request: HttpRequest, code: str, org: str, period: str, part: str) -
                 "status": STATUS_LABELS.get(person.status, person.status),
             }
         )
-    audit(
-        "records_view",
-        user=request.user,
-        object_type="indicator",
-        object_id=indicator.code,
-        org_code=unit.code,
-        source=_client(request),
-        period=the_period.code,
-        part=part,
-        page=page.number,
-        persons=[r["pk"] for r in rows],
-    )
-    context.update(
-        period=the_period,
-        indicator=indicator,
-        name=indicator_name(indicator),
-        item=_item(entry, unit.code, the_period.code),
-        page=page,
-        rows=rows,
-        count=len(ids),
-        count_text=number(len(ids)),
-        outside=behind - len(ids),
-        outside_text=number(behind - len(ids)),
-    )
-    return render(request, "web/dashboard/records.html", context)
+    return rows
 
 
-def _visible_records(user, indicator, unit, period, part) -> tuple[list[int], int]:
-    """The ids behind the figure the user may see, and how many are behind it in all."""
-    ids = records_behind(indicator.code, unit.code, period.code, part)
-    return ids_in_scope(user, ids), len(ids)
+def _case_rows(user, ids: Sequence[int]) -> list[dict]:
+    """One page of the petitions behind a figure (no petitioner details: the case page
+    shows them to those allowed)."""
+    cases = cases_for(user).filter(pk__in=list(ids)).select_related("org")
+    by_pk = {c.pk: c for c in cases}
+    return [
+        {
+            "pk": c.pk,
+            "number": c.number,
+            "received_on": c.received_on,
+            "conclude_due": c.conclude_due,
+            "closed_on": c.closed_on,
+            "org": c.org.name,
+            "state": c.get_state_display(),
+        }
+        for c in (by_pk.get(pk) for pk in ids)
+        if c is not None
+    ]
