@@ -13,7 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Substr
 
@@ -297,6 +297,24 @@ def _list_payments(e: Enrolment, s: Scheme, months: list[int], villages: dict, *
     if not months:
         return []
     existing = set(Payment.objects.filter(enrolment=e).values_list("period", flat=True))
+    return _create_payments(_new_payments(e, s, months, villages, existing), user=user, today=today)
+
+
+def _listed_periods(enrolments: list[Enrolment]) -> dict[int, set[str]]:
+    """The periods already listed for each of ``enrolments``."""
+    listed: dict[int, set[str]] = defaultdict(set)
+    ids = [e.pk for e in enrolments]
+    for start in range(0, len(ids), 2000):
+        rows = Payment.objects.filter(enrolment_id__in=ids[start : start + 2000])
+        for enrolment_id, period in rows.values_list("enrolment_id", "period"):
+            listed[enrolment_id].add(period)
+    return listed
+
+
+def _new_payments(
+    e: Enrolment, s: Scheme, months: list[int], villages: dict, existing: set[str]
+) -> list[Payment]:
+    """The payments (not yet saved) of ``e`` for those of ``months`` not in ``existing``."""
     new = []
     for m in months:
         period = s.period_of(m)
@@ -321,16 +339,26 @@ def _list_payments(e: Enrolment, s: Scheme, months: list[int], villages: dict, *
                 due_date=s.due_date(year, m % 100),
             )
         )
-    created = Payment.objects.bulk_create(new)
+    return new
+
+
+def _create_payments(new: list[Payment], *, user, today) -> list[Payment]:
+    """Save new payments, each with its "listed" journal entry."""
+    if not new:
+        return []
+    created = Payment.objects.bulk_create(new, batch_size=2000)
     PaymentAction.objects.bulk_create(
-        PaymentAction(
-            payment=p,
-            action=PaymentAction.Kind.LIST,
-            on=today,
-            by=user,
-            detail={"amount": p.amount_yuan, "months": p.months},
-        )
-        for p in created
+        (
+            PaymentAction(
+                payment=p,
+                action=PaymentAction.Kind.LIST,
+                on=today,
+                by=user,
+                detail={"amount": p.amount_yuan, "months": p.months},
+            )
+            for p in created
+        ),
+        batch_size=2000,
     )
     return created
 
@@ -403,14 +431,22 @@ def run_month(org_code: str, month: int, *, user, today: dt.date) -> MonthResult
                 result.payments += len(created)
                 result.amount_fen += sum(p.amount_fen for p in created)
                 result.ended[reason] = result.ended.get(reason, 0) + 1
-        for e in rows:
-            if e.state == EnrolmentState.ENROLLED:
-                months = _months_to_list(e, s, month, ended=False)
-                created = _list_payments(e, s, months, seen[e.pk], user=user, today=today)
-                result.payments += len(created)
-                result.amount_fen += sum(p.amount_fen for p in created)
-                e.checked_through = month
-                e.save(update_fields=["checked_through"])
+        # The enrolments still running: their payments in one go.
+        running = [e for e in rows if e.state == EnrolmentState.ENROLLED]
+        listed = _listed_periods(running)
+        new = [
+            p
+            for e in running
+            for p in _new_payments(
+                e, s, _months_to_list(e, s, month, ended=False), seen[e.pk], listed[e.pk]
+            )
+        ]
+        created = _create_payments(new, user=user, today=today)
+        result.payments += len(created)
+        result.amount_fen += sum(p.amount_fen for p in created)
+        for start in range(0, len(running), 2000):
+            chunk = [e.pk for e in running[start : start + 2000]]
+            Enrolment.objects.filter(pk__in=chunk).update(checked_through=month)
     audit(
         "benefit_run",
         user=user,
@@ -429,6 +465,50 @@ def run_month(org_code: str, month: int, *, user, today: dt.date) -> MonthResult
 # Payments
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one payment: paid, returned (the money came back) or failed, on
+    ``paid_date`` (the day of the outcome), through ``channel`` with ``reference``."""
+
+    payment: Payment
+    status: str
+    paid_date: dt.date | None
+    channel: str = ""
+    reference: str = ""
+
+
+def _apply_outcome(p: Payment, o: Outcome, today: dt.date) -> dict:
+    """Check ``o`` against the payment ``p`` (as stored) and apply it to ``p``; returns the
+    journal's detail. A returned or failed payment stays owed; a later ``paid`` records it
+    paid (late if after its due date)."""
+    if o.status not in OUTCOMES:
+        raise UserError(
+            f"{o.status or '(empty)'} is not a payment outcome: use paid|returned|failed"
+        )
+    if o.channel and o.channel not in Channel.values:
+        raise UserError(f"{o.channel} is not a channel: use {'|'.join(Channel.values)}")
+    if o.paid_date is None:
+        raise UserError("the date of the payment is empty")
+    if o.paid_date > today:
+        raise UserError(f"the date {o.paid_date} is in the future")
+    start = _period_start(p.period)
+    if o.paid_date < start:
+        raise UserError(f"the date {o.paid_date} is before the period {p.period} began ({start})")
+    if p.status == PaymentStatus.PAID and o.status != PaymentStatus.RETURNED:
+        raise UserError(f"the payment was already recorded paid on {p.paid_date}")
+    reference = o.reference.strip()
+    p.status = o.status
+    p.paid_date = o.paid_date if o.status == PaymentStatus.PAID else None
+    p.channel = o.channel or p.channel
+    p.reference = reference or p.reference
+    return {
+        "amount": p.amount_yuan,
+        "channel": o.channel,
+        "reference": reference,
+        "date": o.paid_date.isoformat(),
+    }
+
+
 @transaction.atomic
 def record_payment(
     payment: Payment,
@@ -441,34 +521,10 @@ def record_payment(
     today: dt.date,
     source: str = "",
 ) -> Payment:
-    """The outcome of a payment: paid, returned (the money came back) or failed. A returned
-    or failed payment stays owed; a later ``paid`` records it paid (late if after its due
-    date). The date is the day of the outcome."""
+    """The outcome of one payment (see ``Outcome``), journaled and audited."""
     p = Payment.objects.select_for_update().get(pk=payment.pk)
-    if status not in OUTCOMES:
-        raise UserError(f"{status or '(empty)'} is not a payment outcome: use paid|returned|failed")
-    if channel and channel not in Channel.values:
-        raise UserError(f"{channel} is not a channel: use {'|'.join(Channel.values)}")
-    if paid_date is None:
-        raise UserError("the date of the payment is empty")
-    if paid_date > today:
-        raise UserError(f"the date {paid_date} is in the future")
-    start = _period_start(p.period)
-    if paid_date < start:
-        raise UserError(f"the date {paid_date} is before the period {p.period} began ({start})")
-    if p.status == PaymentStatus.PAID and status != PaymentStatus.RETURNED:
-        raise UserError(f"the payment was already recorded paid on {p.paid_date}")
-    p.status = status
-    p.paid_date = paid_date if status == PaymentStatus.PAID else None
-    p.channel = channel or p.channel
-    p.reference = reference.strip() or p.reference
+    detail = _apply_outcome(p, Outcome(p, status, paid_date, channel, reference), today)
     p.save(update_fields=["status", "paid_date", "channel", "reference"])
-    detail = {
-        "amount": p.amount_yuan,
-        "channel": channel,
-        "reference": reference.strip(),
-        "date": paid_date.isoformat(),
-    }
     PaymentAction.objects.create(payment=p, action=status, on=paid_date, by=user, detail=detail)
     audit(
         f"benefit_payment_{status}",
@@ -481,6 +537,50 @@ def record_payment(
         **detail,
     )
     return p
+
+
+@transaction.atomic
+def record_payments(
+    outcomes: list[Outcome], *, user, today: dt.date, org_code: str, source: str = ""
+) -> dict[str, int]:
+    """The outcomes of a whole payment list at once (a bank's returned file, a township's
+    month): each checked as ``record_payment`` does and journaled; one audit entry for the
+    list. Nothing is written if any outcome is refused. Returns the count per status."""
+    stored = Payment.objects.select_for_update().in_bulk([o.payment.pk for o in outcomes])
+    actions = []
+    for o in outcomes:
+        p = stored[o.payment.pk]
+        detail = _apply_outcome(p, o, today)
+        actions.append(
+            PaymentAction(payment=p, action=o.status, on=o.paid_date, by=user, detail=detail)
+        )
+    # One plain UPDATE per payment: Django's bulk_update builds a CASE per column that
+    # grows with the list, and is many times slower for a month's list.
+    table = connection.ops.quote_name(Payment._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET status = %s, paid_date = %s, channel = %s, reference = %s"
+            " WHERE id = %s",
+            [
+                (p.status, p.paid_date, p.channel, p.reference, p.pk)
+                for p in (stored[pk] for pk in dict.fromkeys(o.payment.pk for o in outcomes))
+            ],
+        )
+    PaymentAction.objects.bulk_create(actions, batch_size=2000)
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    audit(
+        "benefit_payments_recorded",
+        user=user,
+        object_type="orgunit",
+        object_id=org_code,
+        org_code=org_code,
+        source=source,
+        payments=[o.payment.pk for o in outcomes],
+        **counts,
+    )
+    return counts
 
 
 def _period_start(period: str) -> dt.date:

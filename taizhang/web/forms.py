@@ -90,6 +90,7 @@ ACTION_LABELS = {
     "benefit_payment_returned": _("Recorded a returned benefit payment"),
     "benefit_payment_failed": _("Recorded a failed benefit payment"),
     "benefit_payment_due": _("Reset a benefit payment to due"),
+    "benefit_payments_recorded": _("Recorded a benefit payment list"),
     "benefit_import_enrolments": _("Imported benefit enrolments"),
     "benefit_import_payments": _("Imported benefit payments"),
     "case_view": _("Viewed a petitioner's details"),

@@ -1,6 +1,5 @@
-"""The service indicators the benefits and petitions apps feed: CASE_CLOSURE_RATE and
-BENEFIT_PAID_RATE from the indicator engine, checked by hand and against the apps' own
-reports (the same definition must give the same numbers)."""
+"""CASE_CLOSURE_RATE from the indicator engine, checked by hand and against the case
+register report (the same definition must give the same numbers), and its drill-down."""
 
 from __future__ import annotations
 
