@@ -35,7 +35,7 @@ from helpers import EVENT_HEADER, write_csv
 from taizhang.accounts.models import Profile, Role
 from taizhang.audit.models import AuditEntry
 from taizhang.benefits import actions, eligibility
-from taizhang.benefits.models import Enrolment, Payment, PaymentAction
+from taizhang.benefits.models import Enrolment, EnrolmentAction, Payment, PaymentAction
 from taizhang.benefits.schemes import scheme, schemes
 from taizhang.errors import UserError
 from taizhang.lib.idnumber import make
@@ -291,6 +291,25 @@ class TestVerification:
         assert AuditEntry.objects.filter(
             action="benefit_confirm", object_type="enrolment", object_id=str(e.pk)
         ).exists()
+
+    def test_it_confirms_a_township_list_at_once_like_one_by_one(self, county):
+        # February 2026: 周秀英, 吴玉芬 and 赵桂英 are due (李秀兰 and 王建国 turn 60 in March).
+        actions.propose(REWARD, COUNTY, 202602, user=county.tom, today=d("2026-02-03"))
+        listed = list(Enrolment.objects.filter(scheme=REWARD, state="proposed"))
+        assert actions.confirm_many(listed, user=county.tom, today=d("2026-02-10")) == 3
+        done = Enrolment.objects.filter(scheme=REWARD).order_by("pk")
+        assert [(e.state, e.start_month, e.verified_on, e.verified_by) for e in done] == [
+            ("enrolled", 202602, d("2026-02-10"), county.tom)
+        ] * 3
+        assert (
+            sorted(
+                EnrolmentAction.objects.filter(enrolment__in=done).values_list("action", flat=True)
+            )
+            == ["confirm"] * 3 + ["propose"] * 3
+        )
+        assert AuditEntry.objects.filter(action="benefit_confirm_list").count() == 1
+        with pytest.raises(UserError, match="no longer proposed"):
+            actions.confirm_many(listed, user=county.tom, today=d("2026-02-11"))
 
     def test_it_needs_a_reason_to_reject(self, county):
         actions.propose(SPECIAL_S, COUNTY, 202603, user=county.tom, today=d("2026-04-01"))

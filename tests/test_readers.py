@@ -187,7 +187,8 @@ class TestHeaders:
         with pytest.raises(FileError) as e:
             read_table(write(tmp_path, "x.csv", "a,b\n1,2\n"))
         assert str(e.value) == (
-            "cannot tell what kind of file this is; give --kind orgunits|persons|events|reports|census"
+            "cannot tell what kind of file this is; give --kind "
+            "orgunits|persons|events|reports|census|enrolments|payments|cases"
         )
 
     @pytest.mark.parametrize("text", ["", "\n\n", ",,\n  ,\n"])
@@ -331,6 +332,20 @@ class TestColumns:
             },
             "reports": {"org", "period", "item", "value", "submitted_at", "submitted_by"},
             "census": {"org", "year", "sex", "age", "population"},
+            "enrolments": {
+                "id_number", "scheme", "start_month", "end_month", "end_reason",
+                "payee_id_number", "verified_by", "verified_on", "note",
+            },
+            "payments": {
+                "id_number", "scheme", "period", "amount", "due_date", "status", "paid_date",
+                "channel", "reference",
+            },
+            "cases": {
+                "case_number", "received_on", "channel", "petitioner_name",
+                "petitioner_id_number", "petitioner_phone", "subject", "category", "org",
+                "accepted_on", "declined_on", "decline_reason", "handler", "replied_on", "reply",
+                "return_visit_on", "satisfaction", "closed_on", "repeat_of",
+            },
         }  # fmt: skip
         for kind, columns in COLUMNS.items():
             assert REQUIRED[kind] <= set(columns)

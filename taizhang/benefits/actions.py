@@ -202,6 +202,66 @@ def confirm(enrolment: Enrolment, *, user, today: dt.date) -> Enrolment:
 
 
 @transaction.atomic
+def confirm_many(enrolments: list[Enrolment], *, user, today: dt.date) -> int:
+    """Confirm a township's verified list at once, as ``confirm`` would one by one: a
+    proposal still due in its own month starts then (one query per scheme and month for
+    the whole list); any other goes through ``confirm``. One audit entry for the list.
+    Returns how many were confirmed."""
+    pks = [e.pk for e in enrolments]
+    rows = list(
+        Enrolment.objects.select_for_update().filter(pk__in=pks, state=EnrolmentState.PROPOSED)
+    )
+    if len(rows) != len(set(pks)):
+        raise UserError("some of the enrolments are no longer proposed: reload the list")
+    groups: dict[tuple[str, int], list[Enrolment]] = defaultdict(list)
+    for e in rows:
+        if _verified(e):
+            confirm(e, user=user, today=today)
+        else:
+            groups[e.scheme, e.start_month].append(e)
+    confirmed = []
+    for (code, month), members in groups.items():
+        ids = [e.person_id for e in members]
+        due = set(
+            eligibility.due_spells(scheme(code), month)
+            .filter(person_id__in=ids)
+            .values_list("person_id", flat=True)
+        )
+        for e in members:
+            if e.person_id in due:
+                confirmed.append(e)
+            else:
+                confirm(e, user=user, today=today)
+    for start in range(0, len(confirmed), 2000):
+        chunk = [e.pk for e in confirmed[start : start + 2000]]
+        Enrolment.objects.filter(pk__in=chunk).update(
+            state=EnrolmentState.ENROLLED, verified_on=today, verified_by=user
+        )
+    EnrolmentAction.objects.bulk_create(
+        (
+            EnrolmentAction(
+                enrolment=e,
+                action=EnrolmentAction.Kind.CONFIRM,
+                on=today,
+                by=user,
+                detail={"start_month": e.start_month},
+            )
+            for e in confirmed
+        ),
+        batch_size=2000,
+    )
+    if confirmed:
+        audit(
+            "benefit_confirm_list",
+            user=user,
+            object_type="enrolment",
+            object_id=",".join(str(e.pk) for e in confirmed[:20]),
+            enrolments=[e.pk for e in confirmed],
+        )
+    return len(rows)
+
+
+@transaction.atomic
 def reject(enrolment: Enrolment, *, user, today: dt.date, reason: str) -> Enrolment:
     """Verified as not eligible: proposed → rejected, with the reason (required)."""
     reason = (reason or "").strip()

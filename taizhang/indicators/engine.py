@@ -26,6 +26,7 @@ from django.db import connection
 from taizhang.errors import UserError
 from taizhang.indicators.definitions import (
     ALL_INDICATORS,
+    INDICATORS,
     INDICATORS_BY_CODE,
     Count,
     Indicator,
@@ -54,7 +55,7 @@ PARTS = ("numerator", "denominator")
 def compute(
     org: str, period: str, codes: Sequence[str] | None = None, by: str | None = None
 ) -> dict | list[dict]:
-    """The indicators ``codes`` (all of them if None) of ``org`` over ``period``.
+    """The indicators ``codes`` (the demographic ones if None) of ``org`` over ``period``.
 
     Returns the "Numbers" JSON object of CONTRACTS.md, or with ``by`` (a level name:
     "township", "village") a list of such objects, one per org unit of that level
@@ -144,7 +145,7 @@ def parse_period(code: str) -> Period:
 def select_indicators(codes: Iterable[str] | None) -> list[Indicator]:
     """The indicators named by ``codes`` (any case), in the order of INDICATORS.md."""
     if codes is None:
-        return list(ALL_INDICATORS)
+        return list(INDICATORS)
     wanted = {code.strip().upper() for code in codes}
     unknown = sorted(wanted - INDICATORS_BY_CODE.keys())
     if unknown:

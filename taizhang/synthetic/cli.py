@@ -10,6 +10,7 @@ import typer
 DEFAULT_PERSONS = 540_000
 MAX_PERSONS = 5_000_000
 FIGURES = ["POP_END", "BIRTHS", "DEATHS", "CBR", "CDR", "SRB", "CPR", "MWRA_SHARE"]
+SERVICE_FIGURES = ["BENEFIT_PAID_RATE", "CASE_CLOSURE_RATE"]
 
 
 def register(app: typer.Typer) -> None:
@@ -81,9 +82,17 @@ def summary_lines(result, elapsed: float) -> list[str]:
         f"register), {written.events:,} events; seed {result.seed}, {elapsed:.1f} s "
         f"({', '.join(f'{k} {v:.1f} s' for k, v in result.seconds.items())})."
     ]
+    made = result.services
+    if made:
+        lines.append(
+            f"Services: {made.get('cases', 0):,} petitions; {made.get('enrolled', 0):,} benefit "
+            f"enrolments ({made.get('rejected', 0):,} candidates rejected), "
+            f"{made.get('payments', 0):,} payment outcomes recorded."
+        )
     year = str(END.year - 1)
     figures = {
-        row["code"]: row for row in compute(geo.county[0], year, codes=FIGURES)["indicators"]
+        row["code"]: row
+        for row in compute(geo.county[0], year, codes=FIGURES + SERVICE_FIGURES)["indicators"]
     }
 
     def value(code: str) -> str:
@@ -94,7 +103,9 @@ def summary_lines(result, elapsed: float) -> list[str]:
         f"{year}: population {value('POP_END')} at the end, {value('BIRTHS')} births, "
         f"{value('DEATHS')} deaths; crude birth rate {value('CBR')}‰, death rate "
         f"{value('CDR')}‰, sex ratio at birth {value('SRB')}, contraceptive prevalence "
-        f"{value('CPR')}%, married women 15-49 {value('MWRA_SHARE')}% of the population."
+        f"{value('CPR')}%, married women 15-49 {value('MWRA_SHARE')}% of the population; "
+        f"benefit payments on time {value('BENEFIT_PAID_RATE')}%, petitions concluded on time "
+        f"{value('CASE_CLOSURE_RATE')}%."
     )
     return lines
 
@@ -117,6 +128,7 @@ class _Progress:
         "simulate": "simulating the county month by month",
         "persons": "writing persons",
         "events": "checking and writing events",
+        "services": "petitions and benefits: cases, enrolments, payment lists",
     }
 
     def __enter__(self):

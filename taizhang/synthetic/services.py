@@ -58,7 +58,10 @@ SUBJECTS: dict[str, tuple[float, tuple[str, ...]]] = {
         0.20,
         ("生育登记办理手续繁琐", "出生医学证明信息有误需更正", "流动人口婚育证明办理咨询"),
     ),
-    "information": (0.15, ("咨询育儿补贴政策", "咨询独生子女父母奖励政策", "咨询孕产妇免费服务项目")),
+    "information": (
+        0.15,
+        ("咨询育儿补贴政策", "咨询独生子女父母奖励政策", "咨询孕产妇免费服务项目"),
+    ),
     "staff_conduct": (0.07, ("工作人员服务态度差", "村计生专干上门时间不合适")),
     "other": (0.03, ("其他事项",)),
 }
@@ -222,17 +225,25 @@ def write_benefits(seed: int, today: dt.date, *, user) -> dict[str, int]:
                     counts["proposed"] += actions.propose(
                         code, county, month, user=user, today=first
                     )
+                # Each township verifies its list in one sitting; a few are rejected.
                 proposed = Enrolment.objects.filter(state=EnrolmentState.PROPOSED).order_by("pk")
+                by_township: dict[str, list] = {}
                 for e in proposed:
-                    officer = officers[e.village[:9]]
+                    by_township.setdefault(e.village[:9], []).append(e)
+                for township, listed in by_township.items():
+                    officer = officers[township]
                     verified_on = min(first + dt.timedelta(days=int(rng.integers(3, 21))), today)
-                    if rng.random() < 0.03:
-                        reason = REJECT_REASONS[int(rng.integers(len(REJECT_REASONS)))]
-                        actions.reject(e, user=officer, today=verified_on, reason=reason)
-                        counts["rejected"] += 1
-                    else:
-                        actions.confirm(e, user=officer, today=verified_on)
-                        counts["enrolled"] += 1
+                    keep = []
+                    for e in listed:
+                        if rng.random() < 0.03:
+                            reason = REJECT_REASONS[int(rng.integers(len(REJECT_REASONS)))]
+                            actions.reject(e, user=officer, today=verified_on, reason=reason)
+                            counts["rejected"] += 1
+                        else:
+                            keep.append(e)
+                    counts["enrolled"] += actions.confirm_many(
+                        keep, user=officer, today=verified_on
+                    )
             run_on = min(first + dt.timedelta(days=21), today)
             actions.run_month(county, month, user=user, today=run_on)
             due = actions.payment_list(county, month).filter(status=PaymentStatus.DUE)
@@ -268,8 +279,10 @@ def _payment_outcomes(rng: np.random.Generator, payments: list, today: dt.date) 
                 outcomes.append(Outcome(p, "paid", again, "bank", reference + "R"))
             continue
         late = draw < 0.07
-        offset = int(rng.integers(1, 26)) if late else -int(rng.integers(0, 11))
-        day = p.due_date + dt.timedelta(days=offset)
+        if late:
+            day = p.due_date + dt.timedelta(days=int(rng.integers(1, 26)))
+        else:  # the month's list is paid by today even when it falls due tomorrow
+            day = min(p.due_date - dt.timedelta(days=int(rng.integers(0, 11))), today)
         if day <= today:
             outcomes.append(Outcome(p, "paid", day, "bank", reference))
     return outcomes

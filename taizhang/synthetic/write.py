@@ -29,7 +29,7 @@ from taizhang.orgunits.models import OrgUnit
 from taizhang.register import actions, db
 from taizhang.register.models import Household, Person
 from taizhang.register.timeline import EventFacts
-from taizhang.synthetic import names
+from taizhang.synthetic import names, services
 from taizhang.synthetic.simulate import (
     BORN,
     DELIVERY_PLACES,
@@ -71,6 +71,7 @@ class Generated:
     county: County
     written: Written
     seconds: dict[str, float] = field(default_factory=dict)
+    services: dict[str, int] = field(default_factory=dict)
 
     @property
     def total_seconds(self) -> float:
@@ -93,6 +94,13 @@ def generate(persons: int, seed: int, *, user=None, progress: Progress | None = 
         )
     simulated = time.perf_counter() - began
     written = write_county(county, user=user, progress=progress)
+    began = time.perf_counter()
+    if progress:
+        progress("services", 0, 1)
+    made = services.write_services(seed, data_today(), user=user)
+    if progress:
+        progress("services", 1, 1)
+    written.seconds["petitions and benefits"] = time.perf_counter() - began
     audit(
         "generate",
         user=user,
@@ -111,6 +119,7 @@ def generate(persons: int, seed: int, *, user=None, progress: Progress | None = 
         county=county,
         written=written,
         seconds={"simulate": simulated, **written.seconds},
+        services=made,
     )
 
 

@@ -83,6 +83,7 @@ ACTION_LABELS = {
     "benefit_propose": _("Proposed benefit candidates"),
     "benefit_apply": _("Registered a benefit application"),
     "benefit_confirm": _("Confirmed a benefit enrolment"),
+    "benefit_confirm_list": _("Confirmed a list of benefit enrolments"),
     "benefit_reject": _("Rejected a benefit candidate"),
     "benefit_end": _("Ended a benefit enrolment"),
     "benefit_run": _("Made a month's benefit payment list"),
