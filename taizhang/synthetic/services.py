@@ -247,6 +247,7 @@ def write_benefits(seed: int, today: dt.date, *, user) -> dict[str, int]:
             run_on = min(first + dt.timedelta(days=21), today)
             actions.run_month(county, month, user=user, today=run_on)
             due = actions.payment_list(county, month).filter(status=PaymentStatus.DUE)
+            due = due.select_related(None).only("id", "period", "due_date", "status")
             outcomes = _payment_outcomes(rng, list(due), today)
             if outcomes:
                 actions.record_payments(outcomes, user=user, today=today, org_code=county)
