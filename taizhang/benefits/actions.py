@@ -502,7 +502,10 @@ def run_month(org_code: str, month: int, *, user, today: dt.date) -> MonthResult
     result = MonthResult(org_code, month)
     enrolled = in_subtree(Enrolment.objects, org_code).filter(state=EnrolmentState.ENROLLED)
     by_scheme: dict[str, list[Enrolment]] = defaultdict(list)
-    for e in enrolled.select_for_update().order_by("pk"):
+    # Only what the run reads: a county's enrolments are loaded every month.
+    needed = ("scheme", "person_id", "village", "state", "source", "start_month")
+    needed += ("checked_through", "end_month", "end_date", "end_reason")
+    for e in enrolled.select_for_update().only(*needed).order_by("pk"):
         by_scheme[e.scheme].append(e)
     for code, rows in by_scheme.items():
         s = scheme(code)
