@@ -97,6 +97,18 @@ def take_through(case, county, *, accepted="2026-03-02", replied="2026-03-20", c
     return case
 
 
+def repeat_petition(case, county, received="2026-05-10", *, channel="phone", subject="x") -> Case:
+    """A repeat petition about ``case``, received by tom."""
+    return actions.reopen(
+        case,
+        received_on=d(received),
+        channel=channel,
+        subject=subject,
+        user=county.tom,
+        today=TODAY,
+    )
+
+
 class TestDeadlines:
     def test_it_stores_the_deadlines_when_received(self, county):
         # Day 0 = 2026-03-01; +15 days = 03-16; +60 days = 03-01 + 30 (March) + 30 = 04-30.
@@ -321,14 +333,7 @@ class TestWorkflow:
 class TestReopen:
     def test_a_repeat_petition_is_a_new_case_linked_to_the_earlier_one(self, county):
         earlier = take_through(new_case(county), county, closed="2026-04-01")
-        repeat = actions.reopen(
-            earlier,
-            received_on=d("2026-05-10"),
-            channel="phone",
-            subject="补发金额不足",
-            user=county.tom,
-            today=TODAY,
-        )
+        repeat = repeat_petition(earlier, county, subject="补发金额不足")
         assert repeat.number == "XF-2026-000002"
         assert repeat.repeat_of == earlier
         assert (repeat.state, repeat.org_id, repeat.category) == ("received", A, "benefits")
@@ -344,14 +349,7 @@ class TestReopen:
     def test_it_reopens_only_a_closed_or_declined_case(self, county):
         case = new_case(county)
         with pytest.raises(UserError) as e:
-            actions.reopen(
-                case,
-                received_on=d("2026-05-10"),
-                channel="phone",
-                subject="x",
-                user=county.tom,
-                today=TODAY,
-            )
+            repeat_petition(case, county)
         assert str(e.value) == (
             "Case XF-2026-000001 is received: a repeat petition reopens a case that is closed "
             "or declined."

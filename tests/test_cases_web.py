@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from test_cases import PETITIONER, TODAY, A, county, d, new_case  # noqa: F401
+from test_cases import PETITIONER, TODAY, A, county, d, new_case, repeat_petition  # noqa: F401
 
 from taizhang.audit.models import AuditEntry
 from taizhang.cases import actions
@@ -39,6 +39,19 @@ def petition(county, tmp_path, monkeypatch):  # noqa: F811
 def page(client, user, url, **params):
     client.force_login(user)
     return client.get(url, params)
+
+
+def post_new(client, user, **fields):
+    """Post the intake form: a phone call of 2026-05-04 about village A, with ``fields``."""
+    client.force_login(user)
+    form = {
+        "received_on": "2026-05-04",
+        "channel": "phone",
+        "category": "services",
+        "org": A,
+        "subject": "x",
+    }
+    return client.post(reverse("cases:new"), form | fields)
 
 
 class TestList:
@@ -80,18 +93,12 @@ class TestList:
 
 class TestIntake:
     def test_it_receives_a_case_with_an_attachment(self, client, petition):
-        client.force_login(petition.bob)
-        r = client.post(
-            reverse("cases:new"),
-            {
-                "received_on": "2026-05-04",
-                "channel": "phone",
-                "category": "services",
-                "org": A,
-                "subject": "服务站态度差",
-                "petitioner_name": "钱多",
-                "attachment": SimpleUploadedFile("录音记录.txt", b"call"),
-            },
+        r = post_new(
+            client,
+            petition.bob,
+            subject="服务站态度差",
+            petitioner_name="钱多",
+            attachment=SimpleUploadedFile("录音记录.txt", b"call"),
         )
         case = Case.objects.get(number="XF-2026-000002")
         assert r.status_code == 302 and r.url == reverse("cases:detail", args=[case.pk])
@@ -99,17 +106,7 @@ class TestIntake:
         assert [a.filename for a in case.attachments.all()] == ["录音记录.txt"]
 
     def test_it_shows_the_actions_objection_and_writes_nothing(self, client, petition):
-        client.force_login(petition.bob)
-        r = client.post(
-            reverse("cases:new"),
-            {
-                "received_on": "2026-05-04",
-                "channel": "phone",
-                "category": "services",
-                "org": A,
-                "subject": "x",
-            },
-        )
+        r = post_new(client, petition.bob)  # no petitioner name, not anonymous
         assert r.status_code == 400
         assert r.context["form"].non_field_errors() == [
             "The petitioner's name is empty: give it, or mark the petition anonymous."
@@ -117,18 +114,7 @@ class TestIntake:
         assert Case.objects.count() == 1
 
     def test_it_offers_only_org_units_of_the_area(self, client, petition):
-        client.force_login(petition.alice)
-        r = client.post(
-            reverse("cases:new"),
-            {
-                "received_on": "2026-05-04",
-                "channel": "phone",
-                "category": "services",
-                "org": "410325101201",
-                "subject": "x",
-                "anonymous": "on",
-            },
-        )
+        r = post_new(client, petition.alice, org="410325101201", anonymous="on")
         assert r.status_code == 400
         assert "org" in r.context["form"].errors
 
@@ -275,14 +261,7 @@ def test_every_state_of_a_case_renders(client, petition):
         case, on=d("2026-03-21"), satisfaction="satisfied", user=petition.alice, today=TODAY
     )
     actions.close(case, on=d("2026-03-22"), user=petition.tom, today=TODAY)
-    repeat = actions.reopen(
-        case,
-        received_on=d("2026-04-01"),
-        channel="online",
-        subject="y",
-        user=petition.tom,
-        today=TODAY,
-    )
+    repeat = repeat_petition(case, petition, "2026-04-01", channel="online", subject="y")
     client.force_login(petition.ada)
     for pk in (anonymous.pk, case.pk, repeat.pk):
         assert client.get(reverse("cases:detail", args=[pk])).status_code == 200

@@ -24,3 +24,18 @@ def record(
         source=source,
         detail=detail,
     )
+
+
+def record_request(
+    request, action: str, *, object_type: str, object_id: str | int, org_code: str, **detail
+) -> AuditEntry:
+    """``record`` for what a web request shows or does: by its user, from its address."""
+    return record(
+        action,
+        user=request.user,
+        object_type=object_type,
+        object_id=object_id,
+        org_code=org_code,
+        source=request.META.get("REMOTE_ADDR", ""),
+        **detail,
+    )

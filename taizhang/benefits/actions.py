@@ -83,6 +83,11 @@ def _journal(enrolment: Enrolment, action: str, *, user, on: dt.date, **detail) 
     )
 
 
+def _audit_org(action: str, org_code: str, *, user, **detail) -> None:
+    """Audit an action on a whole org unit's list (a proposal, a month's run, outcomes)."""
+    audit(action, user=user, object_type="orgunit", object_id=org_code, org_code=org_code, **detail)
+
+
 def payee_of(s: Scheme, person: Person) -> int | None:
     """Who receives the payments: the mother for childcare, else the beneficiary (None)."""
     return person.mother_id if s.rule == "childcare" else None
@@ -129,15 +134,8 @@ def propose(scheme_code: str, org_code: str, month: int, *, user, today: dt.date
         )
         for e, c in zip(created, found, strict=True)
     )
-    audit(
-        "benefit_propose",
-        user=user,
-        object_type="orgunit",
-        object_id=org_code,
-        org_code=org_code,
-        scheme=s.code,
-        month=month,
-        proposed=len(created),
+    _audit_org(
+        "benefit_propose", org_code, user=user, scheme=s.code, month=month, proposed=len(created)
     )
     return len(created)
 
@@ -545,12 +543,10 @@ def run_month(org_code: str, month: int, *, user, today: dt.date) -> MonthResult
         for start in range(0, len(running), 2000):
             chunk = [e.pk for e in running[start : start + 2000]]
             Enrolment.objects.filter(pk__in=chunk).update(checked_through=month)
-    audit(
+    _audit_org(
         "benefit_run",
+        org_code,
         user=user,
-        object_type="orgunit",
-        object_id=org_code,
-        org_code=org_code,
         month=month,
         checked=result.checked,
         payments=result.payments,
@@ -665,12 +661,10 @@ def record_payments(
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
-    audit(
+    _audit_org(
         "benefit_payments_recorded",
+        org_code,
         user=user,
-        object_type="orgunit",
-        object_id=org_code,
-        org_code=org_code,
         source=source,
         payments=[o.payment.pk for o in outcomes],
         **counts,

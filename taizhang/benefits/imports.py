@@ -83,9 +83,10 @@ class _Rows:
         return month
 
 
-def _each_row(ctx, parse):
-    """Run ``parse(n, get)`` on every row; a FieldError becomes that row's error."""
-    out = []
+def _import(ctx, parse, write, what: str) -> dict[str, int]:
+    """Run ``parse(n, get)`` on every row (a FieldError becomes that row's error); when
+    every row is valid, ``write`` the items that change something and count the others."""
+    items = []
     for n, values in ctx.table.rows:
         column = ["id_number"]
 
@@ -94,10 +95,18 @@ def _each_row(ctx, parse):
             return ctx.table.get(values, key)
 
         try:
-            out.append(parse(n, get))
+            items.append(parse(n, get))
         except FieldError as e:
             ctx.errors.add(n, e.column or column[0], str(e))
-    return out
+    if ctx.errors:
+        return {what: 0}
+    return write(
+        [i for i in items if not i.unchanged],
+        unchanged=sum(i.unchanged for i in items),
+        user=ctx.user,
+        batch=ctx.batch,
+        today=ctx.today,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -144,16 +153,7 @@ def run_enrolments(ctx) -> dict[str, int]:
         _check_existing(item)
         return item
 
-    items = _each_row(ctx, parse)
-    if ctx.errors:
-        return {"enrolments": 0}
-    return actions.import_enrolments(
-        [i for i in items if not i.unchanged],
-        unchanged=sum(i.unchanged for i in items),
-        user=ctx.user,
-        batch=ctx.batch,
-        today=rows.today,
-    )
+    return _import(ctx, parse, actions.import_enrolments, "enrolments")
 
 
 def _check_existing(item: actions.ImportedEnrolment) -> None:
@@ -265,16 +265,7 @@ def run_payments(ctx) -> dict[str, int]:
         _compare(item)
         return item
 
-    items = _each_row(ctx, parse)
-    if ctx.errors:
-        return {"payments": 0}
-    return actions.import_payments(
-        [i for i in items if not i.unchanged],
-        unchanged=sum(i.unchanged for i in items),
-        user=ctx.user,
-        batch=ctx.batch,
-        today=rows.today,
-    )
+    return _import(ctx, parse, actions.import_payments, "payments")
 
 
 def _compare(item: actions.ImportedPayment) -> None:

@@ -94,8 +94,22 @@ class Enrolment(models.Model):
         return f"{self.scheme} {self.person_id} ({self.state})"
 
 
-class EnrolmentAction(models.Model):
-    """The journal of an enrolment. Append-only: never updated."""
+class JournalEntry(models.Model):
+    """What every journal row records: the action, the day it took effect, when and by
+    whom it was recorded, and its details. Append-only: never updated."""
+
+    on = models.DateField()
+    at = models.DateTimeField(auto_now_add=True)
+    by = _user_fk()
+    detail = models.JSONField(default=dict)
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+
+class EnrolmentAction(JournalEntry):
+    """The journal of an enrolment."""
 
     class Kind(models.TextChoices):
         PROPOSE = "propose", _("Proposed")
@@ -107,13 +121,6 @@ class EnrolmentAction(models.Model):
 
     enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="actions")
     action = models.CharField(max_length=10, choices=Kind.choices)
-    on = models.DateField()
-    at = models.DateTimeField(auto_now_add=True)
-    by = _user_fk()
-    detail = models.JSONField(default=dict)
-
-    class Meta:
-        ordering = ["at", "id"]
 
 
 class Payment(models.Model):
@@ -150,8 +157,8 @@ class Payment(models.Model):
         return self.status == PaymentStatus.PAID and self.paid_date > self.due_date
 
 
-class PaymentAction(models.Model):
-    """The journal of a payment. Append-only: never updated."""
+class PaymentAction(JournalEntry):
+    """The journal of a payment."""
 
     class Kind(models.TextChoices):
         LIST = "list", _("Listed")
@@ -162,13 +169,6 @@ class PaymentAction(models.Model):
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="actions")
     action = models.CharField(max_length=10, choices=Kind.choices)
-    on = models.DateField()
-    at = models.DateTimeField(auto_now_add=True)
-    by = _user_fk()
-    detail = models.JSONField(default=dict)
-
-    class Meta:
-        ordering = ["at", "id"]
 
 
 def yuan(fen: int) -> str:

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from taizhang.accounts.decorators import area_view
 from taizhang.accounts.scope import user_org_code
-from taizhang.audit.actions import record as audit
+from taizhang.audit.actions import record_request
 from taizhang.benefits import actions
 from taizhang.benefits.forms import (
     ArrearsForm,
@@ -55,6 +55,29 @@ def _source(request: HttpRequest) -> str:
 def _verifier(request: HttpRequest) -> None:
     if not may_verify(request.user):
         raise PermissionDenied
+
+
+def _form_errors(form) -> str:
+    return "; ".join(e for errs in form.errors.values() for e in errs)
+
+
+def _verifier_post(request: HttpRequest, form_class, back: str, act, after=None) -> HttpResponse:
+    """A verifier's POST of ``form_class``: ``act(cleaned_data, today)`` runs and returns
+    the message saying what it did (a refused action shows why instead). Then to
+    ``after(cleaned_data)``, or to ``back`` (where an invalid form goes too)."""
+    _verifier(request)
+    form = form_class(request.POST, user=request.user)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect(back)
+    data = form.cleaned_data
+    try:
+        done = act(data, timezone.localdate())
+    except UserError as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, done)
+    return redirect(after(data) if after else back)
 
 
 @area_view
@@ -109,25 +132,13 @@ def home(request: HttpRequest) -> HttpResponse:
 @area_view
 @require_POST
 def propose(request: HttpRequest) -> HttpResponse:
-    _verifier(request)
-    form = ProposeForm(request.POST, user=request.user)
-    if not form.is_valid():
-        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
-        return redirect("benefits:home")
-    data = form.cleaned_data
-    try:
+    def act(data, today) -> str:
         n = actions.propose(
-            data["scheme"],
-            data["org"],
-            data["month"],
-            user=request.user,
-            today=timezone.localdate(),
+            data["scheme"], data["org"], data["month"], user=request.user, today=today
         )
-    except UserError as e:
-        messages.error(request, str(e))
-    else:
-        messages.success(request, _("%(n)d candidates proposed.") % {"n": n})
-    return redirect("benefits:home")
+        return _("%(n)d candidates proposed.") % {"n": n}
+
+    return _verifier_post(request, ProposeForm, "benefits:home", act)
 
 
 @area_view
@@ -135,13 +146,8 @@ def enrolment(request: HttpRequest, pk: int) -> HttpResponse:
     """An enrolment: the person, the scheme, its state, its journal and its payments."""
     user = request.user
     e = get_enrolment_for_user(user, pk)
-    audit(
-        "enrolment_view",
-        user=user,
-        object_type="enrolment",
-        object_id=pk,
-        org_code=e.village,
-        source=_source(request),
+    record_request(
+        request, "enrolment_view", object_type="enrolment", object_id=pk, org_code=e.village
     )
     found = schemes()
     payments = list(e.payments.order_by("period"))
@@ -221,23 +227,17 @@ def month(request: HttpRequest) -> HttpResponse:
 @area_view
 @require_POST
 def run(request: HttpRequest) -> HttpResponse:
-    _verifier(request)
-    form = MonthForm(request.POST, user=request.user)
-    if not form.is_valid():
-        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
-        return redirect("benefits:month")
-    org, m = form.cleaned_data["org"], form.cleaned_data["month"]
-    try:
-        r = actions.run_month(org, m, user=request.user, today=timezone.localdate())
-    except UserError as e:
-        messages.error(request, str(e))
-    else:
-        messages.success(
-            request,
-            _("%(payments)d payments listed, %(ended)d enrolments ended.")
-            % {"payments": r.payments, "ended": sum(r.ended.values())},
-        )
-    return redirect(f"{reverse('benefits:month')}?org={org}&month={m}")
+    def act(data, today) -> str:
+        r = actions.run_month(data["org"], data["month"], user=request.user, today=today)
+        return _("%(payments)d payments listed, %(ended)d enrolments ended.") % {
+            "payments": r.payments,
+            "ended": sum(r.ended.values()),
+        }
+
+    def after(data) -> str:
+        return f"{reverse('benefits:month')}?org={data['org']}&month={data['month']}"
+
+    return _verifier_post(request, MonthForm, "benefits:month", act, after)
 
 
 @area_view
@@ -265,7 +265,7 @@ def record_payment(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Payment recorded."))
     else:
-        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, _form_errors(form))
     return redirect(
         request.POST.get("next") or reverse("benefits:enrolment", args=[p.enrolment_id])
     )

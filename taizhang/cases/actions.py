@@ -65,6 +65,15 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
     "attach": OPEN_STATES,
     "note": OPEN_STATES,
 }
+# The state a workflow action leads to; reopening, attachments and notes leave it as it is.
+LEADS_TO: dict[str, str] = {
+    "accept": State.ACCEPTED,
+    "decline": State.DECLINED,
+    "assign": State.ASSIGNED,
+    "reply": State.REPLIED,
+    "return_visit": State.VISITED,
+    "close": State.CLOSED,
+}
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 _NUMBER = re.compile(r"XF-(\d{4})-(\d{6})")
 
@@ -166,8 +175,11 @@ def _journal(case: Case, action: str, on: dt.date, user, /, **detail) -> CaseAct
     return entry
 
 
-def _act(case: Case, action: str, *, on: dt.date, user, today, detail: dict, **updates) -> Case:
-    """Check the state and date, journal the action and update the cached fields."""
+def _act(case: Case, action: str, *, on: dt.date, user, today, detail=None, **updates) -> Case:
+    """Check the state and date, journal the action, and update the cached fields: the
+    state it leads to (``LEADS_TO``) and ``updates``."""
+    if action in LEADS_TO:
+        updates = {"state": LEADS_TO[action], **updates}
     with transaction.atomic():
         current = Case.objects.select_for_update().get(pk=case.pk)
         _check_state(current, action)
@@ -176,7 +188,7 @@ def _act(case: Case, action: str, *, on: dt.date, user, today, detail: dict, **u
             setattr(current, name, value)
         if updates:
             current.save(update_fields=list(updates))
-        _journal(current, action, on, user, **detail)
+        _journal(current, action, on, user, **(detail or {}))
     for name, value in updates.items():
         setattr(case, name, value)
     case.state = current.state
@@ -302,32 +314,15 @@ def _create(*, number, received_on, user, repeat_of: Case | None = None, **value
 
 
 def accept(case: Case, *, on: dt.date, user, today: dt.date | None = None) -> Case:
-    return _act(
-        case,
-        "accept",
-        on=on,
-        user=user,
-        today=today,
-        detail={},
-        state=State.ACCEPTED,
-        acknowledged_on=on,
-    )
+    return _act(case, "accept", on=on, user=user, today=today, acknowledged_on=on)
 
 
 def decline(case: Case, *, on: dt.date, reason: str, user, today: dt.date | None = None) -> Case:
     reason = (reason or "").strip()
     if not reason:
         raise UserError(_("A petition is declined with a reason: the reason is empty."))
-    return _act(
-        case,
-        "decline",
-        on=on,
-        user=user,
-        today=today,
-        detail={"reason": reason},
-        state=State.DECLINED,
-        acknowledged_on=on,
-    )
+    detail = {"reason": reason}
+    return _act(case, "decline", on=on, user=user, today=today, detail=detail, acknowledged_on=on)
 
 
 def handler_may_take(handler, case: Case) -> bool:
@@ -358,16 +353,17 @@ def assign(case: Case, *, handler, on: dt.date, user, today: dt.date | None = No
                 "code": user_org_code(handler) or _("no org unit"),
             }
         )
+    org = user_org_code(handler)
+    detail = {"handler": handler.username, "handler_org": org}
     return _act(
         case,
         "assign",
         on=on,
         user=user,
         today=today,
-        detail={"handler": handler.username, "handler_org": user_org_code(handler)},
-        state=State.ASSIGNED,
+        detail=detail,
         handler=handler,
-        handler_org_id=user_org_code(handler),
+        handler_org_id=org,
     )
 
 
@@ -375,45 +371,27 @@ def reply(case: Case, *, on: dt.date, text: str, user, today: dt.date | None = N
     text = (text or "").strip()
     if not text:
         raise UserError(_("The reply is empty."))
-    return _act(
-        case,
-        "reply",
-        on=on,
-        user=user,
-        today=today,
-        detail={"text": text},
-        state=State.REPLIED,
-        replied_on=on,
-    )
+    return _act(case, "reply", on=on, user=user, today=today, detail={"text": text}, replied_on=on)
 
 
 def return_visit(
     case: Case, *, on: dt.date, satisfaction: str, note: str = "", user, today=None
 ) -> Case:
     _choice(satisfaction, Satisfaction, _("satisfaction"))
+    detail = {"satisfaction": satisfaction, "note": (note or "").strip()}
     return _act(
         case,
         "return_visit",
         on=on,
         user=user,
         today=today,
-        detail={"satisfaction": satisfaction, "note": (note or "").strip()},
-        state=State.VISITED,
+        detail=detail,
         satisfaction=satisfaction,
     )
 
 
 def close(case: Case, *, on: dt.date, user, today: dt.date | None = None) -> Case:
-    return _act(
-        case,
-        "close",
-        on=on,
-        user=user,
-        today=today,
-        detail={},
-        state=State.CLOSED,
-        closed_on=on,
-    )
+    return _act(case, "close", on=on, user=user, today=today, closed_on=on)
 
 
 def note(case: Case, *, on: dt.date, text: str, user, today: dt.date | None = None) -> Case:

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from taizhang.accounts.decorators import area_view
 from taizhang.accounts.scope import in_area, user_org_code
-from taizhang.audit.actions import record as audit
+from taizhang.audit.actions import record_request
 from taizhang.cases import actions
 from taizhang.cases.forms import (
     ACTION_LABELS,
@@ -43,10 +43,6 @@ from taizhang.orgunits.models import prefix_range
 
 PER_PAGE = 50
 HIDDEN = "—"
-
-
-def _source(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def filter_cases(cases, data: dict, today: dt.date):
@@ -186,13 +182,12 @@ def _detail_page(request, case: Case, forms: dict | None = None, status: int = 2
     user = request.user
     petitioner = petitioner_shown(user, case)
     if petitioner["visible"] and petitioner["has_details"]:
-        audit(
+        record_request(
+            request,
             "case_view",
-            user=user,
             object_type="case",
             object_id=case.pk,
             org_code=case.org_id,
-            source=_source(request),
             number=case.number,
         )
     allowed = actions_for(user, case)
@@ -281,13 +276,12 @@ def attachment(request: HttpRequest, pk: int, attachment_pk: int) -> FileRespons
     path = actions.attachment_path(item) if item else None
     if path is None or not path.exists():
         raise Http404
-    audit(
+    record_request(
+        request,
         "case_download",
-        user=request.user,
         object_type="case",
         object_id=case.pk,
         org_code=case.org_id,
-        source=_source(request),
         attachment=item.pk,
         filename=item.filename,
     )

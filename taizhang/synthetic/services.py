@@ -12,7 +12,8 @@ entries like one recorded by hand. Deterministic for the same register and seed.
   visited back and closed; those whose next step would fall after the last day are still
   open, so some are overdue. One in three unsatisfied petitioners petitions again.
 - **Benefits** (奖励扶助, 特别扶助, 育儿补贴) from 2025-01: the register proposes the
-  candidates every six months, the township confirms most (a few rejected with a reason),
+  candidates every six months (and a few parents of a disabled only child apply for special
+  assistance), the township confirms most (a few rejected with a reason),
   every month's payment list is made and paid — most a few days before the due date, a
   few late, a few failed and paid again the next month, some returned and still owed.
 """
@@ -225,6 +226,9 @@ def write_benefits(seed: int, today: dt.date, *, user) -> dict[str, int]:
                     counts["proposed"] += actions.propose(
                         code, county, month, user=user, today=first
                     )
+                counts["applied"] = counts.get("applied", 0) + _special_applications(
+                    rng, month, first, user=user
+                )
                 # Each township verifies its list in one sitting; a few are rejected.
                 proposed = Enrolment.objects.filter(state=EnrolmentState.PROPOSED).order_by("pk")
                 by_township: dict[str, list] = {}
@@ -253,6 +257,36 @@ def write_benefits(seed: int, today: dt.date, *, user) -> dict[str, int]:
                 actions.record_payments(outcomes, user=user, today=today, org_code=county)
             counts["payments"] += len(outcomes)
     return counts
+
+
+SPECIAL_APPLICATIONS_PER_PERSON = 1 / 40000  # each half year
+DISABILITY_REASONS = (
+    "独生子女三级残疾，持残疾证",
+    "独生子女二级残疾，持残疾证",
+    "独生子女四级残疾，持残疾证",
+)
+
+
+def _special_applications(rng: np.random.Generator, month: int, day: dt.date, *, user) -> int:
+    """A few parents aged 49 or more with one child apply for special assistance because
+    the child is disabled (the register does not hold disabilities: people apply)."""
+    from taizhang.benefits import actions
+    from taizhang.benefits.models import Enrolment
+
+    born_by = dt.date(day.year - 49, day.month, 1)
+    parents = Person.objects.filter(
+        status=PersonStatus.RESIDENT, live_births_before=1, birth_date__lt=born_by
+    ).exclude(pk__in=Enrolment.objects.filter(scheme="special").values("person_id"))
+    n = parents.count()
+    wanted = min(n, int(rng.poisson(Person.objects.count() * SPECIAL_APPLICATIONS_PER_PERSON)))
+    if not wanted:
+        return 0
+    ids = list(parents.order_by("pk").values_list("pk", flat=True))
+    chosen = sorted(rng.choice(len(ids), size=wanted, replace=False))
+    for i in chosen:
+        reason = DISABILITY_REASONS[int(rng.integers(len(DISABILITY_REASONS)))]
+        actions.apply("special", Person.objects.get(pk=ids[i]), user=user, today=day, reason=reason)
+    return wanted
 
 
 def _payment_outcomes(rng: np.random.Generator, payments: list, today: dt.date) -> list:

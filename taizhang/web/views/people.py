@@ -30,7 +30,7 @@ from taizhang.accounts.scope import (
     persons_for,
     user_org_code,
 )
-from taizhang.audit.actions import record as audit
+from taizhang.audit.actions import record_request
 from taizhang.imports import fields
 from taizhang.imports.events import KINDS
 from taizhang.lib import crypto, idnumber
@@ -68,10 +68,6 @@ MATCH_LIMIT = 1000
 _ID_LIKE = re.compile(r"[0-9]{15}|[0-9]{17}[0-9Xx]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _INITIALS = re.compile(r"[A-Za-z]+")
-
-
-def _source(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 # ---------------------------------------------------------------------------
@@ -458,13 +454,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A person's record: identity, household, family, derived state today and timeline."""
     user = request.user
     person = get_person_for_user(user, pk)
-    audit(
-        "person_view",
-        user=user,
-        object_type="person",
-        object_id=pk,
-        org_code=person.current_village,
-        source=_source(request),
+    record_request(
+        request, "person_view", object_type="person", object_id=pk, org_code=person.current_village
     )
     today = timezone.localdate()
     events = load_person_events(pk)
@@ -580,12 +571,11 @@ def _audit_recorded(request: HttpRequest, person: Person, form: EventForm) -> No
     detail = {"kind": e.kind, "date": e.date.isoformat(), "event": e.key}
     if form.children:
         detail["child"] = next(iter(form.children))
-    audit(
+    record_request(
+        request,
         "event_record",
-        user=request.user,
         object_type="person",
         object_id=person.pk,
         org_code=person.current_village,
-        source=_source(request),
         **detail,
     )
