@@ -297,14 +297,48 @@ def _end(
     missing up to it."""
     months = _months_to_list(e, s, last_month, ended=True)
     created = _list_payments(e, s, months, villages, user=user, today=today)
+    _mark_ended(e, last_month, on, reason)
+    e.save(update_fields=ENDED_FIELDS)
+    _journal(e, "end", user=user, on=on, reason=reason, end_month=last_month, **detail)
+    return created
+
+
+ENDED_FIELDS = ["state", "end_month", "end_date", "end_reason", "checked_through"]
+
+
+def _mark_ended(e: Enrolment, last_month: int, on: dt.date, reason: str) -> None:
     e.state = EnrolmentState.ENDED
     e.end_month = last_month
     e.end_date = on
     e.end_reason = reason
     e.checked_through = max(last_month, e.checked_through or 0)
-    e.save(update_fields=["state", "end_month", "end_date", "end_reason", "checked_through"])
-    _journal(e, "end", user=user, on=on, reason=reason, end_month=last_month, **detail)
-    return created
+
+
+def _save_ends(ended: list[Enrolment], *, user) -> None:
+    """Save the automatic ends of a monthly run (marked by ``_mark_ended``) with their
+    journal entries; the run's audit entry lists them."""
+    if not ended:
+        return
+    table = connection.ops.quote_name(Enrolment._meta.db_table)
+    sets = ", ".join(f"{connection.ops.quote_name(f)} = %s" for f in ENDED_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET {sets} WHERE id = %s",
+            [(*(getattr(e, f) for f in ENDED_FIELDS), e.pk) for e in ended],
+        )
+    EnrolmentAction.objects.bulk_create(
+        (
+            EnrolmentAction(
+                enrolment=e,
+                action=EnrolmentAction.Kind.END,
+                on=e.end_date,
+                by=user,
+                detail={"reason": e.end_reason, "end_month": e.end_month},
+            )
+            for e in ended
+        ),
+        batch_size=2000,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -319,6 +353,7 @@ class MonthResult:
     payments: int = 0
     amount_fen: int = 0
     ended: dict[str, int] = field(default_factory=dict)
+    ended_enrolments: list[int] = field(default_factory=list)
 
     @property
     def amount(self) -> str:
@@ -456,23 +491,39 @@ def _create_payments(new: list[Payment], *, user, today) -> list[Payment]:
     return new
 
 
-def _end_cause(s: Scheme, person_id: int, month: int) -> tuple[str, dt.date]:
-    """Why a beneficiary is not due for ``month``, and the day it happened."""
+def _end_causes(s: Scheme, person_ids: list[int], month: int) -> dict[int, tuple[str, dt.date]]:
+    """Why each of these beneficiaries is not due for ``month``, and the day it happened:
+    their residence ended by death or moving out of the county, or (otherwise) they no
+    longer meet the rule — from the day they turned too old, or the month's first day."""
     last = ymd(month_last_day(month))
-    spells = ResidenceSpell.objects.filter(person_id=person_id, start__lte=last)
-    if not spells.filter(end__gt=last).exists():
-        spell = spells.order_by("-end").first()
-        if spell is not None and spell.end_reason == "death":
-            return EndReason.DEATH, from_ymd(spell.end)
-        if spell is not None and spell.end_reason == "move_out":
-            return EndReason.MOVED_OUT, from_ymd(spell.end)
     first = dt.date(month // 100, month % 100, 1)
-    if s.max_age is not None:
-        birth = Person.objects.values_list("birth_date", flat=True).get(pk=person_id)
-        birthday = shift_years(birth, s.max_age)
-        if first <= birthday <= month_last_day(month):
-            return EndReason.INELIGIBLE, birthday
-    return EndReason.INELIGIBLE, first
+    spells: dict[int, list[ResidenceSpell]] = defaultdict(list)
+    births: dict[int, dt.date] = {}
+    for chunk in range(0, len(person_ids), 2000):
+        ids = person_ids[chunk : chunk + 2000]
+        for spell in ResidenceSpell.objects.filter(person_id__in=ids, start__lte=last).only(
+            "person_id", "end", "end_reason"
+        ):
+            spells[spell.person_id].append(spell)
+        births.update(Person.objects.filter(pk__in=ids).values_list("pk", "birth_date"))
+    causes = {}
+    for pid in person_ids:
+        mine = spells.get(pid, [])
+        if mine and not any(sp.end > last for sp in mine):
+            latest = max(mine, key=lambda sp: sp.end)
+            if latest.end_reason == "death":
+                causes[pid] = (EndReason.DEATH, from_ymd(latest.end))
+                continue
+            if latest.end_reason == "move_out":
+                causes[pid] = (EndReason.MOVED_OUT, from_ymd(latest.end))
+                continue
+        on = first
+        if s.max_age is not None:
+            birthday = shift_years(births[pid], s.max_age)
+            if first <= birthday <= month_last_day(month):
+                on = birthday
+        causes[pid] = (EndReason.INELIGIBLE, on)
+    return causes
 
 
 def _due_now(s: Scheme, org_code: str, month: int, *, verified: bool) -> dict[int, str]:
@@ -510,33 +561,41 @@ def run_month(org_code: str, month: int, *, user, today: dt.date) -> MonthResult
         result.checked += len(rows)
         rows = [e for e in rows if _first_unchecked(e) <= month]
         seen: dict[int, dict[int, str]] = defaultdict(dict)  # enrolment → month → village
+        to_list: dict[int, list[int]] = {}  # enrolment → the months whose payments to list
+        ended: list[Enrolment] = []
         first = min((_first_unchecked(e) for e in rows), default=month + 1)
         for m in months_between(first, month):
             active = [
                 e for e in rows if e.state == EnrolmentState.ENROLLED and _first_unchecked(e) <= m
             ]
             due = {v: _due_now(s, org_code, m, verified=v) for v in {_verified(e) for e in active}}
+            stopping = []
             for e in active:
                 village = due[_verified(e)].get(e.person_id)
-                if village is not None:
+                if village is None:
+                    stopping.append(e)
+                else:
                     seen[e.pk][m] = village
-                    continue
-                reason, on = _end_cause(s, e.person_id, m)
-                last = previous_month(m)
-                created = _end(e, s, last, on, reason, seen[e.pk], user=user, today=today)
-                result.payments += len(created)
-                result.amount_fen += sum(p.amount_fen for p in created)
+            causes = _end_causes(s, [e.person_id for e in stopping], m)
+            for e in stopping:
+                reason, on = causes[e.person_id]
+                # The payments still to list end with its last due month.
+                to_list[e.pk] = _months_to_list(e, s, previous_month(m), ended=True)
+                _mark_ended(e, previous_month(m), on, reason)
+                ended.append(e)
                 result.ended[reason] = result.ended.get(reason, 0) + 1
-        # The enrolments still running: their payments in one go.
+        # The payments of those still running and of those that ended, in one go.
         running = [e for e in rows if e.state == EnrolmentState.ENROLLED]
-        listed = _listed_periods(running)
+        for e in running:
+            to_list[e.pk] = _months_to_list(e, s, month, ended=False)
+        listed = _listed_periods(running + ended)
         new = [
             p
-            for e in running
-            for p in _new_payments(
-                e, s, _months_to_list(e, s, month, ended=False), seen[e.pk], listed[e.pk]
-            )
+            for e in running + ended
+            for p in _new_payments(e, s, to_list[e.pk], seen[e.pk], listed[e.pk])
         ]
+        _save_ends(ended, user=user)
+        result.ended_enrolments += [e.pk for e in ended]
         created = _create_payments(new, user=user, today=today)
         result.payments += len(created)
         result.amount_fen += sum(p.amount_fen for p in created)
@@ -551,6 +610,7 @@ def run_month(org_code: str, month: int, *, user, today: dt.date) -> MonthResult
         checked=result.checked,
         payments=result.payments,
         ended=result.ended,
+        ended_enrolments=result.ended_enrolments,
     )
     return result
 

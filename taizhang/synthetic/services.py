@@ -140,10 +140,10 @@ def _petitioner(rng: np.random.Generator, village: str) -> dict:
     adults = Person.objects.filter(
         current_village=village, status=PersonStatus.RESIDENT, birth_date__lt=dt.date(2006, 1, 1)
     )
-    n = adults.count()
-    if not n:
+    ids = sorted(adults.values_list("pk", flat=True))
+    if not ids:
         return {"anonymous": True}
-    person = adults.order_by("pk")[int(rng.integers(n))]
+    person = Person.objects.get(pk=ids[int(rng.integers(len(ids)))])
     phone = crypto.decrypt(bytes(person.phone_cipher)) if person.phone_cipher else ""
     return {
         "petitioner_name": person.name,
