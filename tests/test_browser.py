@@ -136,3 +136,66 @@ def test_it_records_a_birth_and_keeps_other_villages_out(county, browser, live_s
     response = other.goto(woman_url)
     assert response.status == 404
     shot(other, "5-other-village-404")
+
+
+@pytest.fixture
+def township_user(county, django_user_model):
+    from taizhang.accounts.models import Profile, Role
+
+    tom = django_user_model.objects.create_user("tom", password="pw-tom")
+    Profile.objects.create(user=tom, org_unit_id="410325100", role=Role.TOWNSHIP_STATISTICIAN)
+    return tom
+
+
+def closure_on_dashboard(page, base) -> tuple[int, int]:
+    page.goto(f"{base}/?period=2026")
+    card = page.locator(".key-figures [data-code=CASE_CLOSURE_RATE]").first
+    return int(card.get_attribute("data-numerator")), int(card.get_attribute("data-denominator"))
+
+
+def act(page, action: str, **fields):
+    """Fill and submit the form of one named action on a petition's page."""
+    form = page.locator(f"form[data-action={action}]")
+    for name, value in fields.items():
+        control = form.locator(f"[name={action}-{name}]")
+        if control.evaluate("e => e.tagName") == "SELECT":
+            control.select_option(value)
+        else:
+            control.fill(value)
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def test_it_takes_a_petition_from_intake_to_closure(township_user, browser, live_server):
+    # Received 2026-11-01: its 60 days end on 2026-12-31, so it is due to close in 2026 and,
+    # closed today (on or before 2026-11-29), it is closed on time: 1 of 1.
+    base = live_server.url
+    page = browser.new_page(locale="zh-CN")
+    log_in(page, base, "tom")
+    assert closure_on_dashboard(page, base) == (0, 0)
+
+    page.goto(f"{base}/cases/new/")
+    page.fill("[name=received_on]", "2026-11-01")
+    page.select_option("[name=channel]", "visit")
+    page.select_option("[name=category]", "benefits")
+    page.select_option("[name=org]", V1)
+    page.fill("[name=subject]", "奖励扶助金十月未到账")
+    page.fill("[name=petitioner_name]", "赵大山")
+    page.fill("[name=phone]", "13900001111")
+    shot(page, "6-petition-intake")
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_load_state()
+    assert re.search(r"/cases/\d+/$", page.url)
+    case_url = page.url
+
+    act(page, "accept", on="2026-11-02")
+    act(page, "assign", on="2026-11-02", handler="tom")
+    act(page, "reply", on="2026-11-20", text="已核实，十月补发")
+    act(page, "return_visit", on="2026-11-25", satisfaction="satisfied")
+    act(page, "close", on="2026-11-26")
+    assert page.url == case_url
+    assert page.locator("[data-state=closed]").count() == 1
+    assert "赵大山" in page.content()  # the handling township sees the petitioner
+    shot(page, "7-petition-closed")
+
+    assert closure_on_dashboard(page, base) == (1, 1)

@@ -166,6 +166,7 @@ def _journal_rows(case: Case) -> list[dict]:
             detail["satisfaction"] = Satisfaction(detail["satisfaction"]).label
         for key in ("channel", "category", "handler_org", "sha256", "attachment", "case_id"):
             detail.pop(key, None)
+        detail = {k: v for k, v in detail.items() if v not in ("", None)}
         rows.append(
             {
                 "entry": e,

@@ -244,6 +244,8 @@ def _item(entry: dict, org: str, period: str) -> dict:
         "code": entry["code"],
         "name": indicator_name(indicator),
         "raw": entry["value"],
+        "raw_numerator": entry["numerator"],
+        "raw_denominator": entry["denominator"] if has_denominator else "",
         "value": number(entry["value"]),
         "suffix": UNIT_SUFFIX.get(entry["unit"], "") if entry["value"] is not None else "",
         "numerator": number(entry["numerator"]),
