@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from test_benefits import COUNTY, TOWN1, county  # noqa: F401  (county is a fixture)
 
 from taizhang.audit.models import AuditEntry
@@ -144,3 +145,59 @@ class TestPaymentPages:
         r = client.get(reverse("benefits:report"), {"org": TOWN1, "period": "2026Q1"})
         row = next(x for x in r.context["rows"] if x.township == TOWN1 and x.scheme == "reward")
         assert (row.enrolled, row.due, row.unpaid) == (1, 2, 2)
+
+
+class TestLabels:
+    def test_it_shows_scheme_and_village_names_not_codes(self, client, listed):
+        # alice's list: three reward enrolments in A = 410325100201 东街村. The scheme cell
+        # shows the short name (Reward), the village cell 东街村 with its code as a title.
+        client.force_login(listed.alice)
+        page = client.get(reverse("benefits:home")).content.decode()
+        assert page.count('<td class="nowrap">Reward</td>') == 3
+        assert page.count('<td class="nowrap" title="410325100201">东街村</td>') == 3
+        assert ">reward<" not in page
+        # The overview names the schemes in full with their cycle: 960 a year, paid monthly.
+        assert "<td>Rural family-planning household reward and assistance</td>" in page
+        assert '960 <span class="muted">· Paid monthly</span>' in page
+
+    def test_it_shows_scheme_names_in_chinese(self, client, listed):
+        # The same list in Chinese: 奖励扶助 (short), 农村部分计划生育家庭奖励扶助, 每月发放.
+        client.force_login(listed.alice)
+        r = client.get(reverse("benefits:home"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+        page = r.content.decode()
+        assert page.count('<td class="nowrap">奖励扶助</td>') == 3
+        assert "<td>农村部分计划生育家庭奖励扶助</td>" in page
+        assert '960 <span class="muted">· 每月发放</span>' in page
+
+    def test_it_shows_dates_as_iso(self, client, listed):
+        # 赵桂英's January payment falls due on the month's last day: 2026-01-31.
+        client.force_login(listed.alice)
+        page = client.get(reverse("benefits:enrolment", args=[listed.two_d_e.pk]))
+        assert '<td class="nowrap">2026-01-31</td>' in page.content.decode()
+
+
+class TestDefaultReport:
+    def test_it_shows_the_own_unit_for_the_last_full_year(self, client, listed, monkeypatch):
+        # On 2027-02-01 the last full year is 2026. tom's unit is TOWN1 城关镇: one row per
+        # scheme, then the totals. Reward in 2026: 赵桂英 enrolled from 202601 (still at the
+        # end of 2026), her Jan and Feb payments due and unpaid -> (1, 2, 2).
+        monkeypatch.setattr(timezone, "localdate", lambda *a, **k: dt.date(2027, 2, 1))
+        client.force_login(listed.tom)
+        r = client.get(reverse("benefits:report"))
+        rows = r.context["rows"]
+        assert [(x.township, x.scheme) for x in rows] == [
+            (TOWN1, "reward"),
+            (TOWN1, "special"),
+            (TOWN1, "childcare"),
+            ("", "reward"),
+            ("", "special"),
+            ("", "childcare"),
+        ]
+        assert (rows[0].enrolled, rows[0].due, rows[0].unpaid) == (1, 2, 2)
+        page = r.content.decode()
+        assert 'value="2026"' in page
+        assert page.count(f'title="{TOWN1}">城关镇</td>') == 3
+        assert (
+            '<td class="nowrap" title="Rural family-planning household reward and assistance">Reward</td>'
+            in page
+        )

@@ -378,6 +378,29 @@ def _months_to_list(e: Enrolment, s: Scheme, through: int, *, ended: bool) -> li
     return out
 
 
+def _fill_villages(
+    enrolments: list[Enrolment], to_list: dict[int, list[int]], seen: dict[int, dict[int, str]]
+) -> None:
+    """Add to ``seen`` where each beneficiary lived at the end of each month to be listed
+    that the run has not seen (one query for them all, not one per payment)."""
+    missing = {
+        (e.pk, e.person_id, m) for e in enrolments for m in to_list[e.pk] if m not in seen[e.pk]
+    }
+    if not missing:
+        return
+    spells: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
+    ids = sorted({pid for _, pid, _ in missing})
+    for start in range(0, len(ids), 2000):
+        rows = ResidenceSpell.objects.filter(person_id__in=ids[start : start + 2000])
+        for pid, village, begin, end in rows.values_list("person_id", "village", "start", "end"):
+            spells[pid].append((village, begin, end))
+    for pk, pid, m in missing:
+        last = ymd(month_last_day(m))
+        village = next((v for v, begin, end in spells[pid] if begin <= last < end), None)
+        if village is not None:
+            seen[pk][m] = village
+
+
 def _village_on(person_id: int, month: int) -> str | None:
     last = ymd(month_last_day(month))
     return (
@@ -589,6 +612,7 @@ def run_month(org_code: str, month: int, *, user, today: dt.date) -> MonthResult
         for e in running:
             to_list[e.pk] = _months_to_list(e, s, month, ended=False)
         listed = _listed_periods(running + ended)
+        _fill_villages(running + ended, to_list, seen)
         new = [
             p
             for e in running + ended

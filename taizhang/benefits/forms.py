@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from taizhang.accounts.scope import in_area, org_units_for
 from taizhang.benefits.models import Channel, EnrolmentState
-from taizhang.benefits.schemes import UserError, parse_month, schemes
+from taizhang.benefits.schemes import Scheme, UserError, parse_month, schemes
 from taizhang.lib.periods import PeriodError, parse
 
 OUTCOME_CHOICES = [("paid", _("Paid")), ("returned", _("Returned")), ("failed", _("Failed"))]
 
 
+# Date inputs of type "date" need the ISO form, whatever the language's date format.
+ISO_DATE_INPUT = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+
+
+def scheme_label(s: Scheme, *, short: bool = False) -> str:
+    """The scheme's name in the user's language; ``short`` for narrow table columns."""
+    zh = (get_language() or "").startswith("zh")
+    if short and (label := s.short_name if zh else s.short_name_en):
+        return label
+    return s.name if zh else s.name_en
+
+
+def scheme_labels(*, short: bool = False) -> dict[str, str]:
+    """Scheme code → its name in the user's language."""
+    return {s.code: scheme_label(s, short=short) for s in schemes().values()}
+
+
 def _scheme_choices(blank=None):
-    found = [(s.code, s.name) for s in schemes().values()]
+    found = list(scheme_labels().items())
     return [("", blank), *found] if blank else found
 
 
@@ -75,9 +93,7 @@ class MonthForm(_AreaForm):
 
 
 class ArrearsForm(_AreaForm):
-    as_of = forms.DateField(
-        label=_("As of"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    as_of = forms.DateField(label=_("As of"), required=False, widget=ISO_DATE_INPUT)
 
 
 class ReportForm(_AreaForm):
@@ -101,7 +117,7 @@ class WithdrawForm(forms.Form):
 
 class PaymentForm(forms.Form):
     status = forms.ChoiceField(label=_("Outcome"), choices=OUTCOME_CHOICES)
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date"), widget=ISO_DATE_INPUT)
     channel = forms.ChoiceField(
         label=_("Channel"), required=False, choices=[("", "—"), *Channel.choices]
     )

@@ -46,6 +46,8 @@ class Scheme:
     name: str  # Chinese name, as printed on lists
     name_en: str
     rule: str  # one of RULES
+    short_name: str = ""  # for narrow table columns; empty: the name
+    short_name_en: str = ""
     min_age: int | None = None  # age on the month's last day ≥ min_age
     max_age: int | None = None  # age on the month's last day < max_age (exclusive)
     amount_per_year: int = 0  # yuan
@@ -80,6 +82,8 @@ DEFAULTS: dict[str, Scheme] = {
         name="农村部分计划生育家庭奖励扶助",
         name_en="Rural family-planning household reward and assistance",
         rule="reward",
+        short_name="奖励扶助",
+        short_name_en="Reward",
         min_age=60,
         amount_per_year=960,
         cycle="monthly",
@@ -89,6 +93,8 @@ DEFAULTS: dict[str, Scheme] = {
         name="计划生育家庭特别扶助",
         name_en="Family-planning special assistance",
         rule="special",
+        short_name="特别扶助",
+        short_name_en="Special assistance",
         min_age=49,
         amount_per_year=7080,
         cycle="monthly",
@@ -98,6 +104,8 @@ DEFAULTS: dict[str, Scheme] = {
         name="育儿补贴",
         name_en="Childcare subsidy",
         rule="childcare",
+        short_name="育儿补贴",
+        short_name_en="Childcare subsidy",
         max_age=3,
         amount_per_year=3600,
         cycle="yearly",

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from taizhang.accounts.decorators import area_view
@@ -33,6 +34,8 @@ from taizhang.benefits.forms import (
     RejectForm,
     ReportForm,
     WithdrawForm,
+    scheme_label,
+    scheme_labels,
 )
 from taizhang.benefits.models import EnrolmentState, yuan
 from taizhang.benefits.schemes import month_of, previous_month, schemes
@@ -44,8 +47,11 @@ from taizhang.benefits.scope import (
     may_verify,
 )
 from taizhang.errors import UserError
+from taizhang.web.views.dashboard import default_period
+from taizhang.web.views.people import village_names
 
 PER_PAGE = 50
+CYCLE_LABELS = {"monthly": gettext_lazy("Paid monthly"), "yearly": gettext_lazy("Paid yearly")}
 
 
 def _source(request: HttpRequest) -> str:
@@ -55,6 +61,18 @@ def _source(request: HttpRequest) -> str:
 def _verifier(request: HttpRequest) -> None:
     if not may_verify(request.user):
         raise PermissionDenied
+
+
+def _labelled(rows):
+    """``rows`` (enrolments or payments) as a list, each given ``scheme_label`` (short, in
+    the user's language) and ``village_name`` (from one query of the org units)."""
+    rows = list(rows)
+    schemes_ = scheme_labels(short=True)
+    villages = village_names({r.village for r in rows})
+    for r in rows:
+        r.scheme_label = schemes_.get(r.scheme, r.scheme)
+        r.village_name = villages.get(r.village, r.village)
+    return rows
 
 
 def _form_errors(form) -> str:
@@ -93,6 +111,8 @@ def home(request: HttpRequest) -> HttpResponse:
     overview = [
         {
             "scheme": s,
+            "name": scheme_label(s),
+            "cycle": CYCLE_LABELS.get(s.cycle, s.cycle),
             **{state: counts.get((s.code, state), 0) for state in EnrolmentState.values},
         }
         for s in schemes().values()
@@ -110,6 +130,7 @@ def home(request: HttpRequest) -> HttpResponse:
         rows = rows.none()
     rows = rows.select_related("person").order_by("village", "scheme", "person__name", "pk")
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = _labelled(page.object_list)
     today = timezone.localdate()
     propose = ProposeForm(
         user=user,
@@ -122,7 +143,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "form": form,
             "overview": overview,
             "page": page,
-            "scheme_names": {s.code: s.name for s in schemes().values()},
             "may_verify": may_verify(user),
             "propose_form": propose,
         },
@@ -149,14 +169,15 @@ def enrolment(request: HttpRequest, pk: int) -> HttpResponse:
     record_request(
         request, "enrolment_view", object_type="enrolment", object_id=pk, org_code=e.village
     )
-    found = schemes()
+    found = schemes().get(e.scheme)
     payments = list(e.payments.order_by("period"))
     return render(
         request,
         "benefits/enrolment.html",
         {
             "e": e,
-            "scheme": found.get(e.scheme),
+            "scheme_name": scheme_label(found) if found else e.scheme,
+            "village_name": village_names([e.village]).get(e.village, ""),
             "journal": e.actions.select_related("by"),
             "payments": payments,
             "owed": yuan(sum(p.amount_fen for p in payments if p.status != "paid")),
@@ -209,7 +230,9 @@ def month(request: HttpRequest) -> HttpResponse:
     form = MonthForm(request.GET or None, user=user, initial={"month": str(month_of(today))})
     payments = []
     if form.is_bound and form.is_valid():
-        payments = list(actions.payment_list(form.cleaned_data["org"], form.cleaned_data["month"]))
+        payments = _labelled(
+            actions.payment_list(form.cleaned_data["org"], form.cleaned_data["month"])
+        )
     return render(
         request,
         "benefits/month.html",
@@ -219,7 +242,6 @@ def month(request: HttpRequest) -> HttpResponse:
             "total": yuan(sum(p.amount_fen for p in payments)),
             "may_verify": may_verify(user),
             "payment_form": PaymentForm(initial={"date": today, "status": "paid"}),
-            "scheme_names": {s.code: s.name for s in schemes().values()},
         },
     )
 
@@ -275,13 +297,14 @@ def record_payment(request: HttpRequest, pk: int) -> HttpResponse:
 def arrears(request: HttpRequest) -> HttpResponse:
     """Payments due and not paid, per beneficiary, ended enrolments included."""
     user = request.user
-    form = ArrearsForm(request.GET or None, user=user)
-    rows = []
     as_of = timezone.localdate()
+    form = ArrearsForm(request.GET or None, user=user, initial={"as_of": as_of})
+    rows = []
     if not form.is_bound or form.is_valid():
         data = form.cleaned_data if form.is_bound else {"org": form.root, "as_of": None}
         as_of = data["as_of"] or as_of
         rows = actions.arrears(data["org"], as_of)
+        _labelled(e for e, _ps, _total in rows)  # labels the enrolments in place
     return render(
         request,
         "benefits/arrears.html",
@@ -296,12 +319,15 @@ def arrears(request: HttpRequest) -> HttpResponse:
 
 @area_view
 def report(request: HttpRequest) -> HttpResponse:
-    """The benefits report per township for a period."""
+    """The benefits report per township for a period; by default the user's own org unit
+    for the last full calendar year (as the dashboard)."""
     user = request.user
-    form = ReportForm(
-        request.GET or None, user=user, initial={"period": str(timezone.localdate().year)}
-    )
+    initial = {"org": user_org_code(user), "period": default_period()}
+    form = ReportForm(request.GET or initial, user=user)
     rows = []
-    if form.is_bound and form.is_valid():
+    if form.is_valid():
         rows = actions.report(form.cleaned_data["org"], form.cleaned_data["period"])
+        short, full = scheme_labels(short=True), scheme_labels()
+        for r in rows:
+            r.scheme_label, r.scheme_title = short[r.scheme], full[r.scheme]
     return render(request, "benefits/report.html", {"form": form, "rows": rows})
