@@ -67,10 +67,10 @@ def _labelled(rows):
     """``rows`` (enrolments or payments) as a list, each given ``scheme_label`` (short, in
     the user's language) and ``village_name`` (from one query of the org units)."""
     rows = list(rows)
-    schemes_ = scheme_labels(short=True)
+    labels = scheme_labels(short=True)
     villages = village_names({r.village for r in rows})
     for r in rows:
-        r.scheme_label = schemes_.get(r.scheme, r.scheme)
+        r.scheme_label = labels.get(r.scheme, r.scheme)
         r.village_name = villages.get(r.village, r.village)
     return rows
 
