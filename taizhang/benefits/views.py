@@ -178,7 +178,10 @@ def enrolment(request: HttpRequest, pk: int) -> HttpResponse:
             "e": e,
             "scheme_name": scheme_label(found) if found else e.scheme,
             "village_name": village_names([e.village]).get(e.village, ""),
-            "journal": e.actions.select_related("by"),
+            "journal": [
+                (a, "; ".join(str(v) for v in a.detail.values() if v not in ("", None, [], {})))
+                for a in e.actions.select_related("by")
+            ],
             "payments": payments,
             "owed": yuan(sum(p.amount_fen for p in payments if p.status != "paid")),
             "may_verify": may_verify(user),
