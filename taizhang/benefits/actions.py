@@ -252,11 +252,13 @@ def confirm_many(enrolments: list[Enrolment], *, user, today: dt.date) -> int:
         batch_size=2000,
     )
     if confirmed:
+        townships = {e.village[:9] for e in confirmed}
         audit(
             "benefit_confirm_list",
             user=user,
             object_type="enrolment",
-            object_id=",".join(str(e.pk) for e in confirmed[:20]),
+            object_id=confirmed[0].pk,  # the first of the list; all are in ``enrolments``
+            org_code=townships.pop() if len(townships) == 1 else "",
             enrolments=[e.pk for e in confirmed],
         )
     return len(rows)
