@@ -71,9 +71,11 @@ def get_app() -> typer.Typer:
     if not _registered:
         from taizhang.benefits import cli as benefits_cli
         from taizhang.cases import cli as cases_cli
+        from taizhang.exchange import cli as exchange_cli
         from taizhang.imports import cli as imports_cli
         from taizhang.indicators import cli as indicators_cli
         from taizhang.synthetic import cli as synthetic_cli
+        from taizhang.targets import cli as targets_cli
         from taizhang.web import cli as web_cli
 
         imports_cli.register(app)
@@ -82,6 +84,8 @@ def get_app() -> typer.Typer:
         web_cli.register(app)
         benefits_cli.register(app)
         cases_cli.register(app)
+        targets_cli.register(app)
+        exchange_cli.register(app)
         _registered = True
     return app
 

@@ -26,6 +26,8 @@ INSTALLED_APPS = [
     "taizhang.accounts",
     "taizhang.benefits",
     "taizhang.cases",
+    "taizhang.targets",
+    "taizhang.exchange",
     "taizhang.web",
 ]
 

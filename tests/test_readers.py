@@ -188,7 +188,7 @@ class TestHeaders:
             read_table(write(tmp_path, "x.csv", "a,b\n1,2\n"))
         assert str(e.value) == (
             "cannot tell what kind of file this is; give --kind "
-            "orgunits|persons|events|reports|census|enrolments|payments|cases"
+            "orgunits|persons|events|reports|census|enrolments|payments|cases|targets"
         )
 
     @pytest.mark.parametrize("text", ["", "\n\n", ",,\n  ,\n"])
@@ -346,6 +346,7 @@ class TestColumns:
                 "accepted_on", "declined_on", "decline_reason", "handler", "replied_on", "reply",
                 "return_visit_on", "satisfaction", "closed_on", "repeat_of",
             },
+            "targets": {"indicator", "org", "year", "target", "direction"},
         }  # fmt: skip
         for kind, columns in COLUMNS.items():
             assert REQUIRED[kind] <= set(columns)

@@ -113,6 +113,13 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "closed_on": ("closed_on", "结案日期"),
         "repeat_of": ("repeat_of", "重复信访原案件编号", "原案件编号"),
     },
+    "targets": {
+        "indicator": ("indicator", "指标代码", "指标"),
+        "org": ("org", "单位代码", "区划代码"),
+        "year": ("year", "年度", "年份"),
+        "target": ("target", "目标值", "目标"),
+        "direction": ("direction", "方向", "达标方向"),
+    },
 }
 
 REQUIRED: dict[str, set[str]] = {
@@ -124,6 +131,7 @@ REQUIRED: dict[str, set[str]] = {
     "enrolments": {"id_number", "scheme", "start_month"},
     "payments": {"id_number", "scheme", "period", "amount"},
     "cases": {"case_number", "received_on", "channel", "subject", "org"},
+    "targets": {"indicator", "org", "year", "target"},
 }
 
 KINDS: tuple[str, ...] = tuple(COLUMNS)

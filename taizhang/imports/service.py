@@ -90,6 +90,7 @@ def importers() -> dict:
     from taizhang.benefits import imports as benefits
     from taizhang.cases import imports as cases
     from taizhang.imports import events, orgunits, persons
+    from taizhang.targets import imports as targets
 
     return {
         "orgunits": orgunits.run,
@@ -98,6 +99,7 @@ def importers() -> dict:
         "enrolments": benefits.run_enrolments,
         "payments": benefits.run_payments,
         "cases": cases.run,
+        "targets": targets.run,
     }
 
 

@@ -1,0 +1,2 @@
+def run(ctx) -> dict:
+    raise NotImplementedError
