@@ -35,9 +35,11 @@ from typing import TYPE_CHECKING, Any
 
 import ibis.expr.types as ir
 
+from taizhang.indicators import schedule
 from taizhang.indicators.tables import (
     birth_facts,
     cases,
+    events,
     method_spells,
     payments,
     persons,
@@ -256,6 +258,86 @@ def cases_closed_on_time_in(period: Period) -> Records:
     return cases_due_to_close_in(period).filter(c.closed_on <= c.conclude_due)
 
 
+# Services on the schedule (``taizhang.indicators.schedule``).
+
+
+def day_number(ymd_value: ir.IntegerValue) -> ir.IntegerValue:
+    """Days since 1970-01-01 of a ``YYYYMMDD`` integer, in integer arithmetic only (the
+    civil-from-days algorithm), so that every SQL engine computes the same number."""
+    y = ymd_value // 10000
+    m = (ymd_value // 100) % 100
+    d = ymd_value % 100
+    y = y - (m <= 2).ifelse(1, 0)
+    era = y // 400
+    year_of_era = y - era * 400
+    day_of_year = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+REGISTRATION_DAYS = 30
+
+
+def births_registered_in_time_in(period: Period) -> Records:
+    """Live births in the period recorded within 30 days of the birth."""
+    b = birth_facts
+    late = day_number(b.recorded) - day_number(b.date)
+    return births_in(period).filter(late <= REGISTRATION_DAYS)
+
+
+def _services(kind: str) -> ir.Table:
+    """The service events of ``kind`` in force: not retracted, not superseded."""
+    e = events
+    corrected = e.filter(e.supersedes_id.notnull()).supersedes_id
+    return e.filter(e.kind == kind, e.id.notin(corrected))
+
+
+def _had(kind: str, person_id: ir.IntegerValue, first: dt.date, last: dt.date) -> ir.BooleanValue:
+    served = _services(kind)
+    return person_id.isin(served.filter(served.date.between(first, last)).person_id)
+
+
+def _women_aged_on(day: dt.date, low: int, high: int) -> Records:
+    r, d = residence_spells, ymd(day)
+    return residents_on(day).filter(
+        r.sex == "F", r.birth.between(d - (high * 10000 + 9999), d - low * 10000)
+    )
+
+
+def due_for(code: str, period: Period) -> Records:
+    """The people of the service's group at the end of the period who are due it in the
+    period (see ``schedule``): not served between ``interval`` before its end and its start."""
+    service = schedule.service(code)
+    if service.group == "mwra":
+        records = mwra_on(period.end)
+    else:
+        records = _women_aged_on(period.end, service.min_age, service.max_age)
+    first = service.window_start(period.end)
+    if first < period.start:
+        person = records.base.person_id
+        records = records.filter(~_had(code, person, first, period.day_before_start))
+    return records
+
+
+def served_in(code: str, period: Period) -> Records:
+    """Those due the service in the period who had it in the period."""
+    records = due_for(code, period)
+    return records.filter(_had(code, records.base.person_id, period.start, period.end))
+
+
+def screened_in(period: Period) -> Records:
+    """Women living in the org unit at the end of the period who were screened in it."""
+    r = residence_spells
+    records = residents_on(period.end).filter(r.sex == "F")
+    return records.filter(_had("screening", r.person_id, period.start, period.end))
+
+
+def screened_with_findings_in(period: Period) -> Records:
+    r, served = residence_spells, _services("screening")
+    found = served.filter(served.date.between(period.start, period.end), served.findings != "")
+    return screened_in(period).filter(r.person_id.isin(found.person_id))
+
+
 # Stocks of a period: START is the end of the day before its first day (age on the
 # first day), END the end of its last day.
 
@@ -426,6 +508,7 @@ class Indicator:
     denominator: Figure | None
     factor: int
     unit: str
+    schedule: str = ""  # the service whose schedule decides who is due, if any
 
     def result(self, numerator: Number, denominator: Number | None) -> dict:
         """The indicator's entry in the "Numbers" JSON (CONTRACTS.md)."""
@@ -435,13 +518,16 @@ class Indicator:
             value = None
         else:
             value = round(numerator / denominator * self.factor, 2)
-        return {
+        entry = {
             "code": self.code,
             "value": value,
             "numerator": numerator,
             "denominator": denominator,
             "unit": self.unit,
         }
+        if self.schedule:
+            entry["schedule"] = schedule.service(self.schedule).describe()
+        return entry
 
 
 POP_START = Count(population_at_start)
@@ -618,8 +704,46 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
 )
 
-# Service indicators kept by their own apps (demographic ones above are the default set).
+# Service indicators (demographic ones above are the default set).
 SERVICE_INDICATORS: tuple[Indicator, ...] = (
+    Indicator(
+        "CHECKUP_RATE",
+        "康检率",
+        "Check-up rate",
+        Count(lambda period: served_in("checkup", period)),
+        Count(lambda period: due_for("checkup", period)),
+        100,
+        PERCENT,
+        schedule="checkup",
+    ),
+    Indicator(
+        "SCREENING_COVERAGE",
+        "妇女病普查率",
+        "Gynaecological screening coverage",
+        Count(lambda period: served_in("screening", period)),
+        Count(lambda period: due_for("screening", period)),
+        100,
+        PERCENT,
+        schedule="screening",
+    ),
+    Indicator(
+        "SCREENING_PREVALENCE",
+        "妇女病患病率",
+        "Share of screened women with a finding",
+        Count(screened_with_findings_in),
+        Count(screened_in),
+        100,
+        PERCENT,
+    ),
+    Indicator(
+        "BIRTH_REG_TIMELY",
+        "出生登记及时率",
+        "Births registered within 30 days",
+        Count(births_registered_in_time_in),
+        BIRTHS,
+        100,
+        PERCENT,
+    ),
     Indicator(
         "BENEFIT_PAID_RATE",
         "奖励扶助兑现率",

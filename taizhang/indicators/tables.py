@@ -104,3 +104,18 @@ cases: ir.Table = ibis.table(
     },
     name="cases_case",
 )
+
+# Life events as recorded (append-only): a correction is a later event naming the one it
+# supersedes (kind "void" when it retracts it). Service encounters are counted from here.
+events: ir.Table = ibis.table(
+    {
+        "id": "!int64",
+        "person_id": "!int64",
+        "kind": "!string",
+        "date": "!date",
+        "findings": "!string",  # ';'-separated, '' when none
+        "stage": "!string",
+        "supersedes_id": "int64",
+    },
+    name="register_event",
+)
