@@ -30,6 +30,8 @@ CSV_COLUMNS = [
     "denominator",
     "unit",
 ]
+# Added by --targets.
+TARGET_COLUMNS = ["target", "direction", "attained", "rank"]
 
 
 class Level(enum.StrEnum):
@@ -66,13 +68,27 @@ def indicators_command(
             "--format", help="json, csv or table (default: table on a terminal, else json)"
         ),
     ] = None,
+    targets: Annotated[
+        bool,
+        typer.Option(
+            "--targets",
+            help="add each figure's target, direction, whether it is attained and, with "
+            "--by, its rank (a year's figures only)",
+        ),
+    ] = False,
 ) -> None:
     """Compute demographic indicators (INDICATORS.md) for an org unit and a period.
 
     Every figure is counted from the register's records at the time of the call.
     A ratio whose denominator is 0 has no value (null in JSON, empty in CSV).
     Exit status 1 for an unknown org unit, period or indicator; 2 for a --by level
-    that is not below the org unit.
+    that is not below the org unit, or --targets with a period shorter than a year.
+
+    With --targets each indicator entry also has ``target`` and ``direction`` (the
+    org unit's own target for the year, else the nearest one above it; null if none),
+    ``attained`` (null without a target or a value) and, with --by, ``rank`` among the
+    org units listed (1 = best in the target's direction, ties share a rank, null for
+    no value); each org unit has ``score``, the number of targets attained.
     """
     setup_django()
     from taizhang.indicators.engine import compute
@@ -80,26 +96,47 @@ def indicators_command(
     codes = [c for option in indicator or [] for c in option.split(",") if c.strip()] or None
     with user_errors():
         result = compute(org, period, codes, by.value if by else None)
+        if targets:
+            result = _with_targets(result, period, ranked=by is not None)
     results = result if isinstance(result, list) else [result]
     chosen = output_format or (Format.table if sys.stdout.isatty() else Format.json)
     if chosen is Format.json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
     elif chosen is Format.csv:
-        typer.echo(to_csv(results), nl=False)
+        typer.echo(to_csv(results, targets=targets), nl=False)
     else:
-        _print_table(results, wide=by is not None)
+        _print_table(results, wide=by is not None, targets=targets)
 
 
-def to_csv(results: list[dict]) -> str:
-    """The results as CSV text with the columns of ``CSV_COLUMNS``; no value is an empty cell."""
+def _with_targets(result: dict | list[dict], period: str, *, ranked: bool) -> dict | list[dict]:
+    """``result`` with the targets of the period's year (``taizhang.targets.attainment``)."""
+    from taizhang.errors import UserError
+    from taizhang.lib.periods import parse
+    from taizhang.targets.attainment import annotate
+
+    the_period = parse(period)
+    if the_period.kind != "year":
+        raise UserError(
+            f"--targets compares a year's figures with that year's targets: "
+            f"give --period as a year ({the_period.year}), not {the_period.code}.",
+            status=2,
+        )
+    annotated = annotate(result if ranked else [result], the_period.year, ranked=ranked)
+    return annotated if ranked else annotated[0]
+
+
+def to_csv(results: list[dict], *, targets: bool = False) -> str:
+    """The results as CSV text with the columns of ``CSV_COLUMNS`` (and ``TARGET_COLUMNS``
+    with ``targets``); no value is an empty cell."""
     from taizhang.indicators.definitions import INDICATORS_BY_CODE
 
     names = _org_names([r["org"] for r in results])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS + (TARGET_COLUMNS if targets else []))
     for result in results:
         for entry in result["indicators"]:
+            extra = [_cell(entry.get(key)) for key in TARGET_COLUMNS] if targets else []
             writer.writerow(
                 [
                     result["org"],
@@ -111,13 +148,16 @@ def to_csv(results: list[dict]) -> str:
                     _cell(entry["numerator"]),
                     _cell(entry["denominator"]),
                     entry["unit"],
+                    *extra,
                 ]
             )
     return out.getvalue()
 
 
-def _cell(number: int | float | None) -> str:
-    return "" if number is None else str(number)
+def _cell(value: int | float | str | bool | None) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else str(value)
 
 
 def _org_names(codes: list[str]) -> dict[str, str]:
@@ -126,9 +166,10 @@ def _org_names(codes: list[str]) -> dict[str, str]:
     return dict(OrgUnit.objects.filter(code__in=codes).values_list("code", "name"))
 
 
-def _print_table(results: list[dict], *, wide: bool) -> None:
+def _print_table(results: list[dict], *, wide: bool, targets: bool = False) -> None:
     """One org unit: a row per indicator. Several (``--by``): a row per org unit and a
-    column per indicator, to compare them at a glance."""
+    column per indicator, to compare them at a glance. With ``targets``: the target and
+    ✓/✗ per figure, and with ``--by`` the rank (#n) and a score column."""
     from rich.console import Console
     from rich.table import Table
 
@@ -146,10 +187,12 @@ def _print_table(results: list[dict], *, wide: bool) -> None:
                 _shown(entry["numerator"]),
                 _shown(entry["denominator"]),
                 entry["unit"],
+                *((_target_shown(entry), _attained_shown(entry)) if targets else ()),
             )
             for entry in result["indicators"]
         ]
         headers = ("code", "indicator", "value", "numerator", "denominator", "unit")
+        headers += ("target", "attained") if targets else ()
         table = Table(title=f"{result['org']} {names.get(result['org'], '')} · {result['period']}")
         for i, header in enumerate(headers):
             # Codes and numbers are read whole; on a narrow terminal the names give way.
@@ -172,13 +215,37 @@ def _print_table(results: list[dict], *, wide: bool) -> None:
     codes = [entry["code"] for entry in results[0]["indicators"]] if results else []
     for code in codes:
         table.add_column(code, justify="right")
+    if targets:
+        table.add_column("score", justify="right")
     for result in results:
+        cells = [_ranked_shown(e) if targets else _shown(e["value"]) for e in result["indicators"]]
         table.add_row(
             result["org"],
             names.get(result["org"], ""),
-            *(_shown(entry["value"]) for entry in result["indicators"]),
+            *cells,
+            *((str(result["score"]),) if targets else ()),
         )
     console.print(table)
+
+
+def _target_shown(entry: dict) -> str:
+    if entry["target"] is None:
+        return "—"
+    return f"{'≥' if entry['direction'] == 'ge' else '≤'} {_shown(entry['target'])}"
+
+
+def _attained_shown(entry: dict) -> str:
+    return {True: "✓", False: "✗", None: "—"}[entry["attained"]]
+
+
+def _ranked_shown(entry: dict) -> str:
+    """``8.36 ✓ #1``: the value, attainment when there is a target, and the rank."""
+    parts = [_shown(entry["value"])]
+    if entry["target"] is not None:
+        parts.append(_attained_shown(entry))
+    if entry.get("rank") is not None:
+        parts.append(f"#{entry['rank']}")
+    return " ".join(parts)
 
 
 def _shown(number: int | float | None) -> str:

@@ -4,4 +4,8 @@ from taizhang.targets import views
 
 app_name = "targets"
 
-urlpatterns = [path("", views.home, name="home")]
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("set/", views.set_target, name="set"),
+    path("<int:pk>/withdraw/", views.withdraw, name="withdraw"),
+]
