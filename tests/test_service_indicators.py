@@ -16,6 +16,19 @@ Village A (410325100201) of 城关镇, county 410325. The women (all live in A):
     W8 born 1990-02-02, married 2014; a child born 2024-02-28, recorded 2024-03-29 (30
        days across 29 February)
 
+Follow-ups (default schedule: postpartum visits due day 7 (done days 0-7) and day 42
+(days 8-42); IUD checks due day 30 (days 16-45), 91, 182, 365):
+
+    W1 IUD inserted 2025-03-01 → checks due 03-31, 05-31, 08-30, 2026-03-01; a follow-up on
+       03-20 (day 19)
+    W2 delivery 2025-02-01 → visits due 02-08 and 03-15; a follow-up on 02-09 (day 8: too
+       late for the first, in time for the second)
+    W3 delivery 2025-01-31 → visits due 02-07 and 03-14; follow-ups on 02-07 (day 7) and
+       03-15 (day 43: a day after the second window)
+    W5 IUD inserted 2025-02-01 → check due 03-03 (she still lives here, no follow-up); she
+       moves out on 03-15, so the checks due 05-03 and later are not owed here
+    W8 delivery 2024-02-28 → visits due 2024-03-06 and 04-10; none recorded
+
 Schedule (defaults): check-up for married women 15-49 every 12 months; screening for
 women 35-64 every 36 months.
 """
@@ -57,13 +70,16 @@ CHILD2, CHILD3, CHILD8 = pid("2025-02-01", 31), pid("2025-01-31", 33), pid("2024
 
 HEADER = [
     "id_number", "event", "date", "spouse_id_number", "child_id_number", "child_name",
-    "child_sex", "delivery_place", "village", "findings", "recorded_at",
+    "child_sex", "delivery_place", "village", "findings", "recorded_at", "method",
 ]  # fmt: skip
 
 
-def row(n, event, date, spouse="", child="", name="", sex="", findings="", recorded="", village=""):
+def row(
+    n, event, date, spouse="", child="", name="", sex="", findings="", recorded="", village="",
+    method="",
+):  # fmt: skip
     place = "facility" if child else ""
-    return [W[n], event, date, spouse, child, name, sex, place, village, findings, recorded]
+    return [W[n], event, date, spouse, child, name, sex, place, village, findings, recorded, method]
 
 
 @pytest.fixture
@@ -102,7 +118,13 @@ def village(tmp_path, taizhang):
             row(
                 3, "birth", "2025-01-31", child=CHILD3, name="子三", sex="M", recorded="2025-03-02"
             ),
+            row(5, "method_start", "2025-02-01", method="iud"),
             row(5, "move_out", "2025-03-15", village="郑州市"),
+            row(1, "method_start", "2025-03-01", method="iud"),
+            row(1, "followup", "2025-03-20"),
+            row(2, "followup", "2025-02-09"),
+            row(3, "followup", "2025-02-07"),
+            row(3, "followup", "2025-03-15"),
             row(6, "screening", "2025-07-07"),
             row(
                 8, "birth", "2024-02-28", child=CHILD8, name="子八", sex="M", recorded="2024-03-29"
@@ -154,6 +176,26 @@ def test_it_counts_births_registered_within_30_days(village):
     assert figures("2025", "BIRTH_REG_TIMELY")["BIRTH_REG_TIMELY"] == (1, 2, 50.0)
     # 2024: W8's child, 30 days across 29 February.
     assert figures("2024", "BIRTH_REG_TIMELY")["BIRTH_REG_TIMELY"] == (1, 1, 100.0)
+
+
+@pytest.mark.parametrize(
+    ("period", "expected"),
+    [
+        # February: W3's first visit (done on day 7), W2's first (not done: day 8).
+        ("202502", (1, 2, 50.0)),
+        # March: W1's 1-month check due 03-31, the month's last day (done 03-20); W2's second
+        # visit (done 02-09); W3's second (03-15 is a day late); W5's check (not done).
+        ("202503", (2, 4, 50.0)),
+        # April: nothing falls due (W5's 3-month check would, but she has left).
+        ("202504", (0, 0, None)),
+        # 2025: W2 ×2, W3 ×2, W1 at 1, 3 and 6 months, W5 at 1 month = 8; done: W3's first,
+        # W2's second, W1's first = 3.
+        ("2025", (3, 8, 37.5)),
+        ("2024", (0, 2, 0.0)),  # W8's two visits, none recorded
+    ],
+)
+def test_it_counts_follow_ups_done_within_their_window(village, period, expected):
+    assert figures(period, "FOLLOWUP_RATE")["FOLLOWUP_RATE"] == expected
 
 
 def test_it_prints_the_schedule_with_the_figure(village):

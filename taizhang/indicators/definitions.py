@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import ibis
 import ibis.expr.types as ir
 
 from taizhang.indicators import schedule
@@ -325,6 +326,72 @@ def served_in(code: str, period: Period) -> Records:
     return records.filter(_had(code, records.base.person_id, period.start, period.end))
 
 
+def _ymd_of(date: ir.DateValue) -> ir.IntegerValue:
+    return date.year() * 10000 + date.month() * 100 + date.day()
+
+
+def _follow_ups() -> ir.Table:
+    return _follow_ups_on(schedule.follow_ups())
+
+
+@functools.lru_cache(maxsize=8)
+def _follow_ups_on(plan: tuple[schedule.FollowUp, ...]) -> ir.Table:
+    """Every follow-up visit owed (schedule.follow_ups): the woman, the day it falls due (a
+    day number), whether a follow-up was recorded in its window, and the village she lived
+    in on that day (no row if she did not live in the county then)."""
+    b, m, r = birth_facts, method_spells, residence_spells
+    triggers = {
+        "delivery": b.group_by(person_id=b.mother_id, day=day_number(b.date)).aggregate(),
+        "iud": m.filter(m.method == "iud").select(m.person_id, day=day_number(m.start)),
+    }
+    visits = ibis.union(
+        *(
+            triggers[f.after].select(
+                "person_id",
+                "day",
+                visit=ibis.literal(f.name),
+                due=triggers[f.after].day + f.due,
+                first=triggers[f.after].day + f.start,
+                last=triggers[f.after].day + f.end,
+            )
+            for f in plan
+        ),
+        distinct=False,
+    )
+    done = _services("followup")
+    done = done.select(done_person=done.person_id, done_day=day_number(_ymd_of(done.date)))
+    seen = visits.left_join(
+        done,
+        (visits.person_id == done.done_person)
+        & (done.done_day >= visits.first)
+        & (done.done_day <= visits.last),
+    )
+    owed = seen.group_by("person_id", "day", "visit", "due").aggregate(
+        done=seen.done_day.notnull().any()
+    )
+    where = owed.join(
+        r,
+        (owed.person_id == r.person_id)
+        & (day_number(r.start) <= owed.due)
+        & (day_number(r.end) > owed.due),
+    )
+    return where.select(owed.person_id, owed.due, owed.done, r.village)
+
+
+def follow_ups_due_in(period: Period) -> Records:
+    """Follow-up visits falling due in the period, counted where the woman lived that day."""
+    f = _follow_ups()
+    first, last = (period.start - EPOCH).days, (period.end - EPOCH).days
+    return Records(f, (f.due.between(first, last),))
+
+
+def follow_ups_done_in(period: Period) -> Records:
+    return follow_ups_due_in(period).filter(_follow_ups().done)
+
+
+EPOCH = dt.date(1970, 1, 1)
+
+
 def screened_in(period: Period) -> Records:
     """Women living in the org unit at the end of the period who were screened in it."""
     r = residence_spells
@@ -525,7 +592,9 @@ class Indicator:
             "denominator": denominator,
             "unit": self.unit,
         }
-        if self.schedule:
+        if self.schedule == "followup":
+            entry["schedule"] = "; ".join(f.describe() for f in schedule.follow_ups())
+        elif self.schedule:
             entry["schedule"] = schedule.service(self.schedule).describe()
         return entry
 
@@ -725,6 +794,16 @@ SERVICE_INDICATORS: tuple[Indicator, ...] = (
         100,
         PERCENT,
         schedule="screening",
+    ),
+    Indicator(
+        "FOLLOWUP_RATE",
+        "随访率",
+        "Follow-ups done within their window",
+        Count(follow_ups_done_in),
+        Count(follow_ups_due_in),
+        100,
+        PERCENT,
+        schedule="followup",
     ),
     Indicator(
         "SCREENING_PREVALENCE",

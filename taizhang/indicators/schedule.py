@@ -70,6 +70,42 @@ DEFAULTS: dict[str, Service] = {
 }
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """A follow-up visit owed after an event: due ``due`` days after it, done when a
+    follow-up is recorded from ``start`` to ``end`` days after it (both included)."""
+
+    after: str  # "delivery" (a live birth; twins are one delivery) or "iud" (an insertion)
+    name: str
+    due: int
+    start: int
+    end: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.name}: due day {self.due} after {self.after}, done days {self.start}-{self.end}"
+        )
+
+
+# Postpartum visits within 7 and within 42 days of a delivery; IUD checks at 1, 3, 6 and
+# 12 months after the insertion (yearly checks after that are check-ups, not follow-ups).
+FOLLOW_UPS: tuple[FollowUp, ...] = (
+    FollowUp("delivery", "postpartum visit 1", 7, 0, 7),
+    FollowUp("delivery", "postpartum visit 2", 42, 8, 42),
+    FollowUp("iud", "IUD check at 1 month", 30, 16, 45),
+    FollowUp("iud", "IUD check at 3 months", 91, 61, 121),
+    FollowUp("iud", "IUD check at 6 months", 182, 152, 212),
+    FollowUp("iud", "IUD check at 12 months", 365, 335, 395),
+)
+
+
+def follow_ups() -> tuple[FollowUp, ...]:
+    """The follow-up schedule in force (``TAIZHANG_FOLLOW_UPS``: a list of
+    {after, name, due, start, end} replacing the default)."""
+    configured = getattr(settings, "TAIZHANG_FOLLOW_UPS", None)
+    return tuple(FollowUp(**f) for f in configured) if configured else FOLLOW_UPS
+
+
 def _overrides() -> dict[str, dict]:
     found: dict[str, dict] = {}
     path = config.data_dir() / "schedule.toml"
