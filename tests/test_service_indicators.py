@@ -29,6 +29,11 @@ Follow-ups (default schedule: postpartum visits due day 7 (done days 0-7) and da
        moves out on 03-15, so the checks due 05-03 and later are not owed here
     W8 delivery 2024-02-28 → visits due 2024-03-06 and 04-10; none recorded
 
+Life-stage education (stages at the end of 2025): W8 registered a pregnancy on 2025-09-01;
+sessions: W2 lactation 2025-05-01, W1 menopause 2025-10-10, W8 child-rearing 2024-11-11
+(the year before), W3 menopause 2025-06-06 (she is 34: not her stage), W8 pregnancy
+2025-10-01.
+
 Schedule (defaults): check-up for married women 15-49 every 12 months; screening for
 women 35-64 every 36 months.
 """
@@ -70,16 +75,19 @@ CHILD2, CHILD3, CHILD8 = pid("2025-02-01", 31), pid("2025-01-31", 33), pid("2024
 
 HEADER = [
     "id_number", "event", "date", "spouse_id_number", "child_id_number", "child_name",
-    "child_sex", "delivery_place", "village", "findings", "recorded_at", "method",
+    "child_sex", "delivery_place", "village", "findings", "recorded_at", "method", "stage",
 ]  # fmt: skip
 
 
 def row(
     n, event, date, spouse="", child="", name="", sex="", findings="", recorded="", village="",
-    method="",
+    method="", stage="",
 ):  # fmt: skip
     place = "facility" if child else ""
-    return [W[n], event, date, spouse, child, name, sex, place, village, findings, recorded, method]
+    return [
+        W[n], event, date, spouse, child, name, sex, place, village, findings, recorded, method,
+        stage,
+    ]  # fmt: skip
 
 
 @pytest.fixture
@@ -125,6 +133,12 @@ def village(tmp_path, taizhang):
             row(2, "followup", "2025-02-09"),
             row(3, "followup", "2025-02-07"),
             row(3, "followup", "2025-03-15"),
+            row(8, "pregnancy", "2025-09-01"),
+            row(2, "education", "2025-05-01", stage="lactation"),
+            row(1, "education", "2025-10-10", stage="menopause"),
+            row(8, "education", "2024-11-11", stage="childrearing"),
+            row(3, "education", "2025-06-06", stage="menopause"),
+            row(8, "education", "2025-10-01", stage="pregnancy"),
             row(6, "screening", "2025-07-07"),
             row(
                 8, "birth", "2024-02-28", child=CHILD8, name="子八", sex="M", recorded="2024-03-29"
@@ -196,6 +210,14 @@ def test_it_counts_births_registered_within_30_days(village):
 )
 def test_it_counts_follow_ups_done_within_their_window(village, period, expected):
     assert figures(period, "FOLLOWUP_RATE")["FOLLOWUP_RATE"] == expected
+
+
+def test_it_counts_education_for_each_life_stage(village):
+    # At 2025-12-31: menopause (women 45-55) W1, W4; pregnancy W8; lactation (a birth since
+    # 2024-12-31) W2, W3; child-rearing (a child under 7) W2, W3, W8; newly-wed: nobody
+    # (married over a year ago) → 8 person-stages. Attended a session for the stage in
+    # 2025: W1 menopause, W2 lactation, W8 pregnancy → 3.
+    assert figures("2025", "EDUCATION_COVERAGE")["EDUCATION_COVERAGE"] == (3, 8, 37.5)
 
 
 def test_it_prints_the_schedule_with_the_figure(village):

@@ -55,8 +55,8 @@ def export_command(
     values are the indicator engine's, each sent with its numerator and denominator
     when the mapping names data elements for them; a value that does not exist
     (denominator 0) is left out. Exit status 1 for an unknown org unit, period or
-    indicator, a bad mapping file or a failed --validate; 2 for a bad --format or a
-    --by level that is not below the org unit.
+    indicator, a bad mapping file or a failed --validate; 2 for a bad --format,
+    --validate without --format adx, or a --by level that is not below the org unit.
     """
     setup_django()
     from taizhang.exchange.adx import export_adx, validate_adx

@@ -239,9 +239,9 @@ def _attained_shown(entry: dict) -> str:
 
 
 def _ranked_shown(entry: dict) -> str:
-    """``8.36 ✓ #1``: the value, attainment when there is a target, and the rank."""
+    """``8.36 ✓ #1``: the value, ✓ or ✗ when it was compared with a target, and the rank."""
     parts = [_shown(entry["value"])]
-    if entry["target"] is not None:
+    if entry["attained"] is not None:
         parts.append(_attained_shown(entry))
     if entry.get("rank") is not None:
         parts.append(f"#{entry['rank']}")

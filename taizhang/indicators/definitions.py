@@ -286,11 +286,11 @@ def births_registered_in_time_in(period: Period) -> Records:
     return births_in(period).filter(late <= REGISTRATION_DAYS)
 
 
-def _services(kind: str) -> ir.Table:
-    """The service events of ``kind`` in force: not retracted, not superseded."""
+def _services(*kinds: str) -> ir.Table:
+    """The events of these kinds in force: not retracted, not superseded."""
     e = events
     corrected = e.filter(e.supersedes_id.notnull()).supersedes_id
-    return e.filter(e.kind == kind, e.id.notin(corrected))
+    return e.filter(e.kind.isin(kinds), e.id.notin(corrected))
 
 
 def _had(kind: str, person_id: ir.IntegerValue, first: dt.date, last: dt.date) -> ir.BooleanValue:
@@ -390,6 +390,63 @@ def follow_ups_done_in(period: Period) -> Records:
 
 
 EPOCH = dt.date(1970, 1, 1)
+
+
+# Life stages (五期) at the end of a period, as ``register.timeline`` tells them for one
+# person: newly-wed (married less than a year, not pregnant), pregnant (a pregnancy
+# registered less than 300 days ago not ended by a birth, another outcome or death),
+# lactation (a live birth less than a year ago), child-rearing (a child under 7),
+# menopause (women 45-55).
+STAGES = ("newlywed", "pregnancy", "lactation", "childrearing", "menopause")
+
+
+def _pregnant_on(day: dt.date) -> ir.Table:
+    """The ids (``person_id``) of the women pregnant at the end of ``day``."""
+    from taizhang.register.timeline import PREGNANCY_MAX_DAYS
+
+    first = day - dt.timedelta(days=PREGNANCY_MAX_DAYS - 1)
+    registered = _services("pregnancy")
+    registered = registered.filter(registered.date.between(first, day))
+    latest = registered.group_by("person_id").aggregate(registered=registered.date.max())
+    ending = _services("birth", "outcome", "death")
+    ending = ending.filter(ending.date <= day)
+    ended = ending.group_by(ended_id=ending.person_id).aggregate(ended=ending.date.max())
+    joined = latest.left_join(ended, latest.person_id == ended.ended_id)
+    still = joined.filter(joined.ended.isnull() | (joined.registered > joined.ended))
+    return still.select("person_id")
+
+
+def in_stage_on(stage: str, day: dt.date) -> Records:
+    """Residents at the end of ``day`` in the life stage ``stage``."""
+    r, u, b, d = residence_spells, union_spells, birth_facts, ymd(day)
+    year_ago = ymd(day - dt.timedelta(days=365))
+    records = residents_on(day)
+    if stage == "menopause":
+        return records.filter(r.sex == "F", r.birth.between(d - 559999, d - 450000))
+    if stage == "newlywed":
+        wed = u.filter(_covers(u, d), u.start >= year_ago)
+        pregnant = _pregnant_on(day).person_id
+        return records.filter(r.person_id.isin(wed.person_id), r.person_id.notin(pregnant))
+    if stage == "pregnancy":
+        return records.filter(r.person_id.isin(_pregnant_on(day).person_id))
+    if stage == "lactation":
+        mothers = b.filter(b.date.between(year_ago, d)).mother_id
+    elif stage == "childrearing":
+        mothers = b.filter(b.date <= d, b.date > d - 70000).mother_id
+    else:
+        raise ValueError(f"unknown life stage {stage}")
+    return records.filter(r.person_id.isin(mothers))
+
+
+def educated_in(stage: str, period: Period) -> Records:
+    """Those in ``stage`` at the end of the period who attended a session for it in it."""
+    sessions = _services("education")
+    sessions = sessions.filter(
+        sessions.stage == stage, sessions.date.between(period.start, period.end)
+    )
+    return in_stage_on(stage, period.end).filter(
+        residence_spells.person_id.isin(sessions.person_id)
+    )
 
 
 def screened_in(period: Period) -> Records:
@@ -517,6 +574,22 @@ class Difference(Figure):
 
     def records(self, period: Period) -> list[Records]:
         return self.first.records(period) + self.second.records(period)
+
+
+@dataclass(frozen=True)
+class Total(Figure):
+    """The sum of several figures, e.g. the people in each life stage."""
+
+    parts: tuple[Figure, ...]
+
+    def counts(self) -> list[Count]:
+        return [c for part in self.parts for c in part.counts()]
+
+    def evaluate(self, period: Period, value_of: ValueOf) -> Number:
+        return sum(part.evaluate(period, value_of) for part in self.parts)
+
+    def records(self, period: Period) -> list[Records]:
+        return [r for part in self.parts for r in part.records(period)]
 
 
 def days_in_year(year: int) -> int:
@@ -804,6 +877,25 @@ SERVICE_INDICATORS: tuple[Indicator, ...] = (
         100,
         PERCENT,
         schedule="followup",
+    ),
+    Indicator(
+        "EDUCATION_COVERAGE",
+        "五期教育覆盖率",
+        "Life-stage education coverage",
+        Total(
+            tuple(
+                Count(functools.partial(lambda stage, period: educated_in(stage, period), s))
+                for s in STAGES
+            )
+        ),
+        Total(
+            tuple(
+                Count(functools.partial(lambda stage, period: in_stage_on(stage, period.end), s))
+                for s in STAGES
+            )
+        ),
+        100,
+        PERCENT,
     ),
     Indicator(
         "SCREENING_PREVALENCE",
