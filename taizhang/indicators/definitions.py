@@ -330,15 +330,12 @@ def _ymd_of(date: ir.DateValue) -> ir.IntegerValue:
     return date.year() * 10000 + date.month() * 100 + date.day()
 
 
-def _follow_ups() -> ir.Table:
-    return _follow_ups_on(schedule.follow_ups())
-
-
-@functools.lru_cache(maxsize=8)
-def _follow_ups_on(plan: tuple[schedule.FollowUp, ...]) -> ir.Table:
-    """Every follow-up visit owed (schedule.follow_ups): the woman, the day it falls due (a
-    day number), whether a follow-up was recorded in its window, and the village she lived
-    in on that day (no row if she did not live in the county then)."""
+@functools.lru_cache(maxsize=32)
+def _follow_ups(plan: tuple[schedule.FollowUp, ...], first: int, last: int) -> ir.Table:
+    """The follow-up visits owed (``plan``) falling due from day ``first`` to ``last`` (day
+    numbers): the woman, the day it falls due, whether a follow-up was recorded in its
+    window, and the village she lived in that day (no row if she did not live in the
+    county then). Visits are narrowed to the period before anything is joined."""
     b, m, r = birth_facts, method_spells, residence_spells
     triggers = {
         "delivery": b.group_by(person_id=b.mother_id, day=day_number(b.date)).aggregate(),
@@ -346,7 +343,9 @@ def _follow_ups_on(plan: tuple[schedule.FollowUp, ...]) -> ir.Table:
     }
     visits = ibis.union(
         *(
-            triggers[f.after].select(
+            triggers[f.after]
+            .filter(triggers[f.after].day.between(first - f.due, last - f.due))
+            .select(
                 "person_id",
                 "day",
                 visit=ibis.literal(f.name),
@@ -378,15 +377,19 @@ def _follow_ups_on(plan: tuple[schedule.FollowUp, ...]) -> ir.Table:
     return where.select(owed.person_id, owed.due, owed.done, r.village)
 
 
+def _follow_ups_of(period: Period) -> ir.Table:
+    first, last = (period.start - EPOCH).days, (period.end - EPOCH).days
+    return _follow_ups(schedule.follow_ups(), first, last)
+
+
 def follow_ups_due_in(period: Period) -> Records:
     """Follow-up visits falling due in the period, counted where the woman lived that day."""
-    f = _follow_ups()
-    first, last = (period.start - EPOCH).days, (period.end - EPOCH).days
-    return Records(f, (f.due.between(first, last),))
+    f = _follow_ups_of(period)
+    return Records(f, (f.due.notnull(),))
 
 
 def follow_ups_done_in(period: Period) -> Records:
-    return follow_ups_due_in(period).filter(_follow_ups().done)
+    return follow_ups_due_in(period).filter(_follow_ups_of(period).done)
 
 
 EPOCH = dt.date(1970, 1, 1)

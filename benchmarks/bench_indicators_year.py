@@ -1,0 +1,210 @@
+"""Indicator engine benchmark: every indicator × every org unit × the 17 periods of a year.
+
+    python benchmarks/bench_indicators_year.py [--data DIR] [--year 2025] [--repeat 3]
+                                               [--persons 540000] [--seed 1]
+
+On a full-size synthetic county (generated into ``benchmarks/out/year-N-S/`` unless
+``--data`` names a folder whose register is used as it is), through the same function the
+command, the web app and the exports call (``taizhang.indicators.engine.compute``):
+
+- **the full year**: for each of the 17 periods of the year (12 months, 4 quarters, the
+  year), every indicator for the county, by township and by village — every indicator ×
+  every org unit × every period. Target: ≤ 10 s on the embedded default (SQLite).
+- **three figures against DuckDB**: BIRTHS by village for each month, CPR by village at the
+  year's end, SRB by township — by the engine, and by a hand-written DuckDB query over an
+  Arrow extract of the same tables (the extract timed apart). Target: the engine ≤ 3× DuckDB.
+
+Medians of ``--repeat`` runs; the DuckDB figures are checked equal to the engine's. Needs
+``duckdb`` and ``pyarrow`` (``pip install duckdb pyarrow``). It prints figures; it is not a
+test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from bench_dashboard import Skip, ensure_county  # noqa: E402
+
+TARGET_YEAR_SECONDS = 10.0
+TARGET_RATIO = 3.0
+
+
+def periods_of(year: int) -> list[str]:
+    return (
+        [f"{year}{m:02d}" for m in range(1, 13)]
+        + [f"{year}Q{q}" for q in range(1, 5)]
+        + [str(year)]
+    )
+
+
+def full_year(county: str, year: int) -> tuple[float, int]:
+    """Seconds for every indicator × org unit × period; how many figures were made."""
+    from taizhang.indicators.definitions import ALL_INDICATORS
+    from taizhang.indicators.engine import compute
+
+    codes = [i.code for i in ALL_INDICATORS]
+    figures = 0
+    began = time.perf_counter()
+    for period in periods_of(year):
+        figures += len(compute(county, period, codes)["indicators"])
+        for level in ("township", "village"):
+            figures += sum(len(r["indicators"]) for r in compute(county, period, codes, by=level))
+    return time.perf_counter() - began, figures
+
+
+def engine_three(county: str, year: int) -> tuple[float, dict]:
+    from taizhang.indicators.engine import compute
+
+    began = time.perf_counter()
+    births = {}
+    for month in range(1, 13):
+        for r in compute(county, f"{year}{month:02d}", ["BIRTHS"], by="village"):
+            births[(r["org"], month)] = r["indicators"][0]["numerator"]
+    cpr = {
+        r["org"]: (r["indicators"][0]["numerator"], r["indicators"][0]["denominator"])
+        for r in compute(county, str(year), ["CPR"], by="village")
+    }
+    srb = {
+        r["org"]: (r["indicators"][0]["numerator"], r["indicators"][0]["denominator"])
+        for r in compute(county, str(year), ["SRB"], by="township")
+    }
+    return time.perf_counter() - began, {"births": births, "cpr": cpr, "srb": srb}
+
+
+TABLES = {
+    "residence": ("register_residencespell", 'person_id, village, start, "end", sex, birth'),
+    "unions": ("register_unionspell", 'person_id, spouse_id, start, "end"'),
+    "methods": ("register_methodspell", 'person_id, method, start, "end"'),
+    "births": ("register_birthfact", "mother_id, village, date, sex"),
+}
+
+
+def arrow_extract():
+    """The four tables as Arrow tables, read through Django's connection."""
+    import pyarrow as pa
+    from django.db import connection
+
+    out = {}
+    with connection.cursor() as cursor:
+        for name, (table, columns) in TABLES.items():
+            cursor.execute(f"SELECT {columns} FROM {table}")
+            rows = cursor.fetchall()
+            names = [c.strip().strip('"') for c in columns.split(",")]
+            out[name] = pa.table({n: [row[i] for row in rows] for i, n in enumerate(names)})
+    return out
+
+
+DUCKDB_BIRTHS = """
+SELECT village, (date // 100) % 100 AS month, count(*) FROM births
+WHERE date BETWEEN {year}0101 AND {year}1231 AND village <> '' GROUP BY 1, 2
+"""
+# Married women 15-49 at the end of the year and those using a method (their own, or the
+# husband's condom or male sterilisation), per village; as INDICATORS.md defines them.
+DUCKDB_CPR = """
+WITH d AS (SELECT {year}1231 AS day),
+women AS (
+  SELECT r.person_id, r.village FROM residence r, d
+  WHERE r.start <= d.day AND r."end" > d.day AND r.sex = 'F'
+    AND r.birth BETWEEN d.day - 499999 AND d.day - 150000
+    AND r.person_id IN (SELECT person_id FROM unions u, d WHERE u.start <= d.day AND u."end" > d.day)
+),
+users AS (
+  SELECT m.person_id FROM methods m, d WHERE m.start <= d.day AND m."end" > d.day
+  UNION
+  SELECT u.person_id FROM unions u, methods m, d
+  WHERE u.start <= d.day AND u."end" > d.day AND m.person_id = u.spouse_id
+    AND m.start <= d.day AND m."end" > d.day
+    AND m.method IN ('condom', 'male_sterilization')
+)
+SELECT w.village, count(*) FILTER (WHERE w.person_id IN (SELECT person_id FROM users)), count(*)
+FROM women w GROUP BY 1
+"""
+DUCKDB_SRB = """
+SELECT substr(village, 1, 9), count(*) FILTER (WHERE sex = 'M'), count(*) FILTER (WHERE sex = 'F')
+FROM births WHERE date BETWEEN {year}0101 AND {year}1231 AND village <> '' GROUP BY 1
+"""
+
+
+def duckdb_three(tables: dict, year: int) -> tuple[float, dict]:
+    import duckdb
+
+    con = duckdb.connect()
+    for name, table in tables.items():
+        con.register(name, table)
+    began = time.perf_counter()
+    births = {(v, m): n for v, m, n in con.execute(DUCKDB_BIRTHS.format(year=year)).fetchall()}
+    cpr = {v: (n, d) for v, n, d in con.execute(DUCKDB_CPR.format(year=year)).fetchall()}
+    srb = {t: (m, f) for t, m, f in con.execute(DUCKDB_SRB.format(year=year)).fetchall()}
+    seconds = time.perf_counter() - began
+    con.close()
+    return seconds, {"births": births, "cpr": cpr, "srb": srb}
+
+
+def same(engine: dict, reference: dict) -> bool:
+    """The engine's figures equal DuckDB's (units with nothing to count left aside)."""
+    for key in ("births", "cpr", "srb"):
+        ours = {k: v for k, v in engine[key].items() if v not in (0, (0, 0))}
+        theirs = {k: v for k, v in reference[key].items() if v not in (0, (0, 0))}
+        if ours != theirs:
+            return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=540_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--year", type=int, default=2025)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    if args.data is None and not args.database_url:
+        args.data = HERE / "out" / f"year-{args.persons}-{args.seed}"
+        args.data.mkdir(parents=True, exist_ok=True)
+    try:
+        ensure_county(args)
+    except Skip as e:
+        print(e)
+        return
+    from taizhang.orgunits.models import OrgUnit
+
+    county = OrgUnit.objects.filter(level=3).order_by("code").values_list("code", flat=True)[0]
+    units = OrgUnit.objects.subtree(county).count()
+    print(f"County {county}: {units} org units; year {args.year} (17 periods).")
+
+    runs = [full_year(county, args.year) for _ in range(args.repeat)]
+    seconds = [s for s, _ in runs]
+    print(
+        f"Full year: {runs[0][1]:,} figures; median {statistics.median(seconds):.2f} s "
+        f"(runs: {', '.join(f'{s:.2f}' for s in seconds)}); target ≤ {TARGET_YEAR_SECONDS:.0f} s."
+    )
+
+    began = time.perf_counter()
+    tables = arrow_extract()
+    extract = time.perf_counter() - began
+    rows = sum(t.num_rows for t in tables.values())
+    print(f"Arrow extract: {rows:,} rows in {extract:.2f} s (not counted below).")
+    ours = [engine_three(county, args.year) for _ in range(args.repeat)]
+    theirs = [duckdb_three(tables, args.year) for _ in range(args.repeat)]
+    ours_s = statistics.median(s for s, _ in ours)
+    theirs_s = statistics.median(s for s, _ in theirs)
+    agree = same(ours[0][1], theirs[0][1])
+    print(
+        f"Three figures (BIRTHS by village × 12 months, CPR by village, SRB by township): "
+        f"engine median {ours_s:.3f} s, DuckDB median {theirs_s:.3f} s, ratio "
+        f"{ours_s / theirs_s:.1f}× (target ≤ {TARGET_RATIO:.0f}×); "
+        f"figures {'equal' if agree else 'DIFFER'}."
+    )
+
+
+if __name__ == "__main__":
+    main()
