@@ -82,7 +82,6 @@ def _page(request: HttpRequest, year: int, form: TargetForm | None = None) -> Ht
         .order_by("-at", "-id")[:50],
         "form": form,
         "admin": admin,
-        "symbols": rules.SYMBOLS,
     }
     status = 400 if form is not None and form.is_bound else 200
     return render(request, "targets/home.html", context, status=status)
