@@ -74,6 +74,7 @@ def get_app() -> typer.Typer:
         from taizhang.exchange import cli as exchange_cli
         from taizhang.imports import cli as imports_cli
         from taizhang.indicators import cli as indicators_cli
+        from taizhang.reports import cli as reports_cli
         from taizhang.synthetic import cli as synthetic_cli
         from taizhang.targets import cli as targets_cli
         from taizhang.web import cli as web_cli
@@ -86,6 +87,7 @@ def get_app() -> typer.Typer:
         cases_cli.register(app)
         targets_cli.register(app)
         exchange_cli.register(app)
+        reports_cli.register(app)
         _registered = True
     return app
 

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "taizhang.cases",
     "taizhang.targets",
     "taizhang.exchange",
+    "taizhang.reports",
     "taizhang.web",
 ]
 

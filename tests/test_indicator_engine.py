@@ -516,11 +516,12 @@ class TestWithoutDatabase:
             select_indicators(["CBR", "XYZ"])
         message = str(e.value)
         assert message.startswith("indicator XYZ is not known; the valid codes are: POP_START, ")
-        assert message.endswith(
-            "PARITY_2P, CHECKUP_RATE, SCREENING_COVERAGE, FOLLOWUP_RATE, "
-            "EDUCATION_COVERAGE, SCREENING_PREVALENCE, BIRTH_REG_TIMELY, BENEFIT_PAID_RATE, "
-            "CASE_CLOSURE_RATE."
-        )
+        assert (
+            "PARITY_2P, CHECKUP_RATE, SCREENING_COVERAGE, FOLLOWUP_RATE, EDUCATION_COVERAGE, "
+            "SCREENING_PREVALENCE, BIRTH_REG_TIMELY, BENEFIT_PAID_RATE, CASE_CLOSURE_RATE, "
+            "HOME_BIRTHS, "
+        ) in message
+        assert message.endswith("METHOD_STOPS_OTHER.")
 
     def test_it_rounds_a_ratio_and_keeps_its_parts_exact(self):
         cbr = definitions.INDICATORS_BY_CODE["CBR"]

@@ -938,5 +938,345 @@ SERVICE_INDICATORS: tuple[Indicator, ...] = (
     ),
 )
 
-ALL_INDICATORS: tuple[Indicator, ...] = INDICATORS + SERVICE_INDICATORS
+# ---------------------------------------------------------------------------
+# Breakdowns for the report forms (``taizhang.reports``): moves in and out, method starts,
+# stops and users by method. Each breakdown's parts add up to a figure above (or to a
+# total declared here): users by method to CPR's numerator, starts by method to
+# METHOD_STARTS, stops by reason to METHOD_STOPS, home and facility births to BIRTHS.
+
+
+def home_births_in(period: Period) -> Records:
+    """Live births in the period not in a facility (at home, or the place not stated)."""
+    return births_in(period).filter(birth_facts.delivery_place != "facility")
+
+
+# Moves. A residence spell that starts in the period and not on the person's birth day
+# is an arrival; it came from the village of the person's spell that ended that same day
+# with ``move_within``, or from outside the register's area when there is none (a
+# ``move_in``). An arrival is a move *into* an org unit when it came from outside that
+# unit: a move between two villages of one township moves in and out of each village,
+# not of the township. Moves out mirror it: a spell ending in the period with
+# ``move_out`` (to outside the area), or with ``move_within`` to a village outside the
+# unit. An org unit's level decides which indicator applies: MOVES_IN_TOWNSHIP counts,
+# in each village, the arrivals from outside its township.
+
+
+@functools.cache
+def _arrivals() -> ir.Table:
+    """Residence spells with ``from_village``: where a move within the area came from
+    (null when the spell did not begin with one)."""
+    r = residence_spells
+    left = r.filter(r.end_reason == "move_within")
+    left = left.select(from_person=left.person_id, from_day=left.end, from_village=left.village)
+    joined = r.left_join(left, (r.person_id == left.from_person) & (r.start == left.from_day))
+    return joined.select(*residence_spells.columns, from_village=joined.from_village)
+
+
+@functools.cache
+def _departures() -> ir.Table:
+    """Residence spells with ``to_village``: the village of the spell that began the day
+    this one ended (null when none did)."""
+    r = residence_spells
+    came = r.select(to_person=r.person_id, to_day=r.start, to_village=r.village)
+    joined = r.left_join(came, (r.person_id == came.to_person) & (r.end == came.to_day))
+    return joined.select(*residence_spells.columns, to_village=joined.to_village)
+
+
+def _outside_unit(village: ir.StringValue, other: ir.StringValue, length: int) -> ir.BooleanValue:
+    """``other`` (null: outside the area) is not in the org unit of ``length`` digits
+    that holds ``village``."""
+    return other.isnull() | (other.substr(0, length) != village.substr(0, length))
+
+
+def moves_in(period: Period, length: int) -> Records:
+    """Persons who moved in the period into the org unit of ``length`` digits holding
+    their new village, from outside it; counted in the new village."""
+    a = _arrivals()
+    return Records(
+        a,
+        (
+            _in_period(a.start, period),
+            a.start != a.birth,
+            _outside_unit(a.village, a.from_village, length),
+        ),
+    )
+
+
+def moves_out(period: Period, length: int) -> Records:
+    """Persons who moved in the period out of the org unit of ``length`` digits holding
+    the village they left, to outside it; counted in the village left."""
+    d = _departures()
+    return Records(
+        d,
+        (
+            _in_period(d.end, period),
+            d.end_reason.isin(("move_out", "move_within")),
+            (d.end_reason == "move_out") | _outside_unit(d.village, d.to_village, length),
+        ),
+    )
+
+
+# Method starts and stops, counted where the user (a woman, or a man for a condom or
+# male sterilisation) lived at the end of the day the method started / stopped. A
+# spell's ``end`` is the day after the stop day D, so "resident at the end of D" is
+# ``start <= D < end`` = ``start < spell end <= end``. Spells closed by the user's death
+# are not stops.
+
+
+@functools.cache
+def _method_starts() -> ir.Table:
+    m, r = method_spells, residence_spells
+    joined = m.join(r, (m.person_id == r.person_id) & (r.start <= m.start) & (r.end > m.start))
+    return joined.select(
+        id=m.id, person_id=m.person_id, method=m.method, start=m.start, village=r.village
+    )
+
+
+@functools.cache
+def _method_stops() -> ir.Table:
+    m, r = method_spells, residence_spells
+    joined = m.join(r, (m.person_id == r.person_id) & (r.start < m.end) & (r.end >= m.end))
+    return joined.select(
+        id=m.id,
+        person_id=m.person_id,
+        method=m.method,
+        end=m.end,
+        stop_reason=m.stop_reason,
+        village=r.village,
+    )
+
+
+def method_starts_in(period: Period, method: str | None = None) -> Records:
+    """Method spells started in the period (of ``method`` if given)."""
+    s = _method_starts()
+    records = Records(s, (_in_period(s.start, period),))
+    return records if method is None else records.filter(s.method == method)
+
+
+# Stop reasons as recorded (``method_stop`` reason, free text); any other text, or none,
+# is "other".
+STOP_REASONS: dict[str, str] = {
+    "planning": "计划怀孕",
+    "switch": "更换方法",
+    "side_effects": "副作用",
+    "own_wish": "本人要求",
+    "failure": "避孕失败",
+    "menopause": "绝经",
+}
+
+
+def method_stops_in(period: Period, reason: str | None = None) -> Records:
+    """Methods stopped in the period (for ``reason``, a key of STOP_REASONS or "other",
+    if given)."""
+    s = _method_stops()
+    after_first = ymd(period.start + dt.timedelta(days=1))
+    after_last = ymd(period.end + dt.timedelta(days=1))
+    records = Records(s, (s.end.between(after_first, after_last), s.stop_reason != "death"))
+    if reason is None:
+        return records
+    if reason == "other":
+        return records.filter(s.stop_reason.notin(list(STOP_REASONS.values())))
+    return records.filter(s.stop_reason == STOP_REASONS[reason])
+
+
+# Users by method: a couple using several methods on a day counts once (as in CPR), under
+# the first of these — the most effective.
+METHOD_ORDER = (
+    "female_sterilization",
+    "male_sterilization",
+    "implant",
+    "iud",
+    "injectable",
+    "pill",
+    "condom",
+    "other",
+)
+
+
+@functools.lru_cache(maxsize=32)
+def _women_with_main_method(day: int) -> ir.Table:
+    """``_women_with_parity`` with ``method_rank``: the place in METHOD_ORDER of the
+    first method the woman (or her husband, for a male method) uses on ``day``; null
+    when none."""
+    m, u = method_spells, union_spells
+    own = m.filter(_covers(m, day))
+    own = own.select(user_id=own.person_id.cast("int64"), method=own.method.cast("string"))
+    husbands = m.filter(_covers(m, day), m.method.isin(sorted(MALE_METHODS)))
+    husbands = husbands.select(husband_id=husbands.person_id, method=husbands.method)
+    couples = u.filter(_covers(u, day))
+    couples = couples.join(husbands, couples.spouse_id == husbands.husband_id)
+    shared = couples.select(
+        user_id=couples.person_id.cast("int64"), method=couples.method.cast("string")
+    )
+    used = own.union(shared)
+    rank = used.method.cases(
+        *((name, i) for i, name in enumerate(METHOD_ORDER)), else_=METHOD_ORDER.index("other")
+    )
+    main = used.group_by("user_id").aggregate(method_rank=rank.min())
+    w = _women_with_parity(day)
+    joined = w.left_join(main, w.person_id == main.user_id)
+    return joined.select(*w.columns, method_rank=joined.method_rank)
+
+
+def users_of_method_on(day: dt.date, method: str) -> Records:
+    """MWRA on ``day`` whose couple's first method (METHOD_ORDER) that day is ``method``."""
+    d = ymd(day)
+    w = _women_with_main_method(d)
+    return Records(
+        w,
+        (
+            _covers(w, d),
+            _woman_15_49(w, day),
+            _married_on(w.person_id, d),
+            w.method_rank == METHOD_ORDER.index(method),
+        ),
+    )
+
+
+METHOD_NAMES: dict[str, tuple[str, str]] = {
+    "female_sterilization": ("女性绝育", "female sterilisation"),
+    "male_sterilization": ("男性绝育", "male sterilisation"),
+    "implant": ("皮下埋植", "implant"),
+    "iud": ("宫内节育器", "IUD"),
+    "injectable": ("避孕针", "injectable"),
+    "pill": ("口服避孕药", "pill"),
+    "condom": ("避孕套", "condom"),
+    "other": ("其他方法", "other method"),
+}
+STOP_REASON_NAMES_EN: dict[str, str] = {
+    "planning": "planning a pregnancy",
+    "switch": "switching method",
+    "side_effects": "side effects",
+    "own_wish": "own wish",
+    "failure": "method failure",
+    "menopause": "menopause",
+    "other": "other or not stated",
+}
+# The org-unit levels a move can cross, by name and code length (taizhang.orgunits).
+MOVE_LEVELS: dict[str, tuple[int, str]] = {
+    "province": (2, "省"),
+    "city": (4, "市"),
+    "county": (6, "县"),
+    "township": (9, "乡"),
+    "village": (12, "村"),
+}
+
+
+def _moves_indicators() -> tuple[Indicator, ...]:
+    out = []
+    for level, (length, zh) in MOVE_LEVELS.items():
+        into = Count(functools.partial(lambda n, period: moves_in(period, n), length))
+        away = Count(functools.partial(lambda n, period: moves_out(period, n), length))
+        code = level.upper()
+        out.append(
+            Indicator(
+                f"MOVES_IN_{code}",
+                f"迁入人数（{zh}外迁入）",
+                f"Moves into the {level} from outside it",
+                into,
+                None,
+                1,
+                PERSONS,
+            )
+        )
+        out.append(
+            Indicator(
+                f"MOVES_OUT_{code}",
+                f"迁出人数（迁往{zh}外）",
+                f"Moves out of the {level} to outside it",
+                away,
+                None,
+                1,
+                PERSONS,
+            )
+        )
+    return tuple(out)
+
+
+def _method_indicators() -> tuple[Indicator, ...]:
+    out = []
+    for method, (zh, en) in METHOD_NAMES.items():
+        users = Count(
+            functools.partial(lambda m, period: users_of_method_on(period.end, m), method)
+        )
+        starts = Count(functools.partial(lambda m, period: method_starts_in(period, m), method))
+        code = method.upper()
+        out.append(
+            Indicator(
+                f"USERS_{code}",
+                f"{zh}使用者占已婚育龄妇女比例",
+                f"Share of MWRA whose main method is {en}",
+                users,
+                MWRA_END,
+                100,
+                PERCENT,
+            )
+        )
+        out.append(
+            Indicator(
+                f"METHOD_STARTS_{code}",
+                f"{zh}新开始人数",
+                f"Starts of {en}",
+                starts,
+                None,
+                1,
+                PERSONS,
+            )
+        )
+    return tuple(out)
+
+
+def _stop_indicators() -> tuple[Indicator, ...]:
+    out = []
+    for reason, en in STOP_REASON_NAMES_EN.items():
+        stops = Count(functools.partial(lambda r, period: method_stops_in(period, r), reason))
+        zh = STOP_REASONS.get(reason, "其他或未说明")
+        out.append(
+            Indicator(
+                f"METHOD_STOPS_{reason.upper()}",
+                f"停用人数（{zh}）",
+                f"Methods stopped: {en}",
+                stops,
+                None,
+                1,
+                PERSONS,
+            )
+        )
+    return tuple(out)
+
+
+REPORT_INDICATORS: tuple[Indicator, ...] = (
+    Indicator(
+        "HOME_BIRTHS",
+        "非住院分娩数",
+        "Live births outside a facility",
+        Count(home_births_in),
+        None,
+        1,
+        PERSONS,
+    ),
+    *_moves_indicators(),
+    Indicator(
+        "METHOD_STARTS",
+        "新开始避孕措施人数",
+        "Methods started",
+        Count(method_starts_in),
+        None,
+        1,
+        PERSONS,
+    ),
+    Indicator(
+        "METHOD_STOPS",
+        "停用避孕措施人数",
+        "Methods stopped",
+        Count(method_stops_in),
+        None,
+        1,
+        PERSONS,
+    ),
+    *_method_indicators(),
+    *_stop_indicators(),
+)
+
+ALL_INDICATORS: tuple[Indicator, ...] = INDICATORS + SERVICE_INDICATORS + REPORT_INDICATORS
 INDICATORS_BY_CODE: dict[str, Indicator] = {i.code: i for i in ALL_INDICATORS}

@@ -48,6 +48,7 @@ method_spells: ir.Table = ibis.table(
         "method": "!string",
         "start": "!int32",
         "end": "!int32",  # the day after the stop date
+        "stop_reason": "!string",  # the method_stop reason; "death" when death ended it
     },
     name="register_methodspell",
 )

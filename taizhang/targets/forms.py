@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from taizhang.accounts.scope import org_units_for
-from taizhang.indicators.definitions import INDICATORS_BY_CODE
+from taizhang.indicators.definitions import INDICATORS, SERVICE_INDICATORS
 from taizhang.targets.models import Direction
 
 
@@ -24,8 +24,9 @@ class TargetForm(forms.Form):
 
     def __init__(self, *args, user, indicator_name, **kwargs):
         super().__init__(*args, **kwargs)
+        # The indicators of INDICATORS.md (the report forms' breakdowns take no targets).
         self.fields["indicator"].choices = [
-            (code, f"{code} {indicator_name(i)}") for code, i in INDICATORS_BY_CODE.items()
+            (i.code, f"{i.code} {indicator_name(i)}") for i in INDICATORS + SERVICE_INDICATORS
         ]
         # Targets are set for the county and its townships: the units the league table ranks.
         units = org_units_for(user).filter(level__lte=4).values_list("code", "name")
