@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Direction(models.TextChoices):
@@ -55,7 +56,7 @@ class Target(models.Model):
 class ChangeKind(models.TextChoices):
     SET = "set", _("Set")
     CHANGE = "change", _("Changed")
-    WITHDRAW = "withdraw", _("Withdrawn")
+    WITHDRAW = "withdraw", pgettext_lazy("target", "Withdrawn")
 
 
 class TargetChange(models.Model):
