@@ -24,3 +24,36 @@ def write_csv(path, header, rows, encoding="utf-8"):
         w.writerow(header)
         w.writerows(rows)
     return path
+
+
+def make_user(name, role, org, password=None):
+    """An account with one org unit and role (password only when given: force_login needs none)."""
+    from django.contrib.auth import get_user_model
+
+    from taizhang.accounts.models import Profile
+
+    user = get_user_model().objects.create(username=name)
+    if password:
+        user.set_password(password)
+        user.save()
+    Profile.objects.create(user=user, role=role, org_unit_id=org)
+    return user
+
+
+def area_users(*, a, c, township, county, **more):
+    """The users every permission test walks: alice and bob (village ``a``), charlie (village
+    ``c`` of another township), tom (``township``) and ada (``county``); ``more`` adds others
+    as name=(role, org)."""
+    from types import SimpleNamespace
+
+    from taizhang.accounts.models import Role
+
+    users = {
+        "alice": (Role.VILLAGE_WORKER, a),
+        "bob": (Role.VILLAGE_WORKER, a),
+        "charlie": (Role.VILLAGE_WORKER, c),
+        "tom": (Role.TOWNSHIP_STATISTICIAN, township),
+        "ada": (Role.COUNTY_ADMIN, county),
+        **more,
+    }
+    return SimpleNamespace(**{name: make_user(name, *spec) for name, spec in users.items()})

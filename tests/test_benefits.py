@@ -26,13 +26,10 @@ Special (特别扶助) is 7080 a year: 590.00 a month. Childcare is 3600 a year,
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth import get_user_model
-from helpers import EVENT_HEADER, write_csv
+from helpers import EVENT_HEADER, area_users, write_csv
 
-from taizhang.accounts.models import Profile, Role
 from taizhang.audit.models import AuditEntry
 from taizhang.benefits import actions, eligibility
 from taizhang.benefits.models import Enrolment, EnrolmentAction, Payment, PaymentAction
@@ -118,21 +115,10 @@ def county(tmp_path, taizhang):
     ):
         r = taizhang("import", write_csv(tmp_path / f"{kind}.csv", header, rows), "--kind", kind)
         assert r.exit_code == 0, r.output
-    User = get_user_model()
-
-    def user(name, role, org):
-        u = User.objects.create(username=name)
-        Profile.objects.create(user=u, role=role, org_unit_id=org)
-        return u
-
-    ns = SimpleNamespace(tmp_path=tmp_path)
+    ns = area_users(a=A, c=C, township=TOWN1, county=COUNTY)
+    ns.tmp_path = tmp_path
     for p in Person.objects.all():
         setattr(ns, {v: k for k, v in NAMES.items()}.get(p.name, f"p{p.pk}"), p)
-    ns.alice = user("alice", Role.VILLAGE_WORKER, A)
-    ns.bob = user("bob", Role.VILLAGE_WORKER, A)
-    ns.charlie = user("charlie", Role.VILLAGE_WORKER, C)
-    ns.tom = user("tom", Role.TOWNSHIP_STATISTICIAN, TOWN1)
-    ns.ada = user("ada", Role.COUNTY_ADMIN, COUNTY)
     return ns
 
 

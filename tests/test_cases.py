@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
-from helpers import write_csv
+from helpers import area_users, write_csv
 
-from taizhang.accounts.models import Profile, Role
+from taizhang.accounts.models import Role
 from taizhang.audit.models import AuditEntry
 from taizhang.cases import actions
 from taizhang.cases.models import Attachment, Case, CaseAction
@@ -56,21 +54,7 @@ def county(db):
         (C, "田湖村", "410325101", 5),
     ):
         OrgUnit.objects.create(code=code, name=name, parent_id=parent, level=level)
-    User = get_user_model()
-
-    def user(name, role, org):
-        u = User.objects.create(username=name)
-        Profile.objects.create(user=u, role=role, org_unit_id=org)
-        return u
-
-    return SimpleNamespace(
-        alice=user("alice", Role.VILLAGE_WORKER, A),
-        bob=user("bob", Role.VILLAGE_WORKER, A),
-        bea=user("bea", Role.VILLAGE_WORKER, B),
-        charlie=user("charlie", Role.VILLAGE_WORKER, C),
-        tom=user("tom", Role.TOWNSHIP_STATISTICIAN, "410325100"),
-        ada=user("ada", Role.COUNTY_ADMIN, "410325"),
-    )
+    return area_users(a=A, c=C, township="410325100", county="410325", bea=(Role.VILLAGE_WORKER, B))
 
 
 def new_case(county, received="2026-03-01", org=A, **kwargs) -> Case:

@@ -18,15 +18,12 @@ nothing" of A), tom (township statistician of 城关镇), ada (county administra
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
-from helpers import EVENT_HEADER, write_csv
+from helpers import EVENT_HEADER, area_users, write_csv
 
-from taizhang.accounts.models import Profile, Role
 from taizhang.audit.models import AuditEntry
 from taizhang.indicators.engine import compute
 from taizhang.lib.idnumber import make, mask
@@ -85,26 +82,12 @@ def people(tmp_path, taizhang):
     ):
         r = import_rows(taizhang, tmp_path / f"{kind}.csv", kind, header, rows)
         assert r.exit_code == 0, r.output
-    User = get_user_model()
-
-    def user(name, role, org):
-        u = User.objects.create(username=name)  # force_login: no password to hash
-        Profile.objects.create(user=u, role=role, org_unit_id=org)
-        return u
-
     by_name = {p.name: p for p in Person.objects.all()}
-    return SimpleNamespace(
-        woman=by_name["王秀英"],
-        man=by_name["李建国"],
-        girl=by_name["王小红"],
-        other=by_name["张伟"],
-        alice=user("alice", Role.VILLAGE_WORKER, A),
-        bob=user("bob", Role.VILLAGE_WORKER, A),
-        charlie=user("charlie", Role.VILLAGE_WORKER, C),
-        tom=user("tom", Role.TOWNSHIP_STATISTICIAN, "410325100"),
-        ada=user("ada", Role.COUNTY_ADMIN, "410325"),
-        tmp_path=tmp_path,
-    )
+    users = area_users(a=A, c=C, township="410325100", county="410325")
+    users.woman, users.man = by_name["王秀英"], by_name["李建国"]
+    users.girl, users.other = by_name["王小红"], by_name["张伟"]
+    users.tmp_path = tmp_path
+    return users
 
 
 def found(client, user, **params) -> list[str]:

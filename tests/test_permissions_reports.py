@@ -8,13 +8,10 @@ county administrator. The URLs ask for village A's reports.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
+from helpers import area_users
 
-from taizhang.accounts.models import Profile, Role
 from taizhang.audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -27,20 +24,7 @@ MARCH = {"form": "population-change", "org": A, "period": "202403"}
 
 @pytest.fixture
 def area(hand_built_county):
-    User = get_user_model()
-
-    def user(name, role, org):
-        u = User.objects.create(username=name)
-        Profile.objects.create(user=u, role=role, org_unit_id=org)
-        return u
-
-    return SimpleNamespace(
-        alice=user("alice", Role.VILLAGE_WORKER, A),
-        bob=user("bob", Role.VILLAGE_WORKER, A),
-        charlie=user("charlie", Role.VILLAGE_WORKER, C),
-        tom=user("tom", Role.TOWNSHIP_STATISTICIAN, T100),
-        ada=user("ada", Role.COUNTY_ADMIN, COUNTY),
-    )
+    return area_users(a=A, c=C, township=T100, county=COUNTY)
 
 
 def query(**params) -> str:

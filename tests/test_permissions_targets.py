@@ -8,11 +8,10 @@ administrator. Targets: the county's CPR ≥ 80 and 城关镇's own CPR ≥ 60.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from helpers import area_users
 
 from taizhang.accounts.models import Profile, Role
 from taizhang.audit.models import AuditEntry
@@ -28,24 +27,14 @@ A, C = "410325100201", "410325101201"
 
 @pytest.fixture
 def area(hand_built_county):
-    User = get_user_model()
-
-    def user(name, role, org):
-        u = User.objects.create(username=name)
-        Profile.objects.create(user=u, role=role, org_unit_id=org)
-        return u
-
-    county_cpr, _ = actions.set_target(indicator="CPR", org_code=COUNTY, year=2024, value="80")
-    township_cpr, _ = actions.set_target(indicator="CPR", org_code=T100, year=2024, value="60")
-    return SimpleNamespace(
-        alice=user("alice", Role.VILLAGE_WORKER, A),
-        bob=user("bob", Role.VILLAGE_WORKER, A),
-        charlie=user("charlie", Role.VILLAGE_WORKER, C),
-        tom=user("tom", Role.TOWNSHIP_STATISTICIAN, T100),
-        ada=user("ada", Role.COUNTY_ADMIN, COUNTY),
-        county_cpr=county_cpr,
-        township_cpr=township_cpr,
+    users = area_users(a=A, c=C, township=T100, county=COUNTY)
+    users.county_cpr, _ = actions.set_target(
+        indicator="CPR", org_code=COUNTY, year=2024, value="80"
     )
+    users.township_cpr, _ = actions.set_target(
+        indicator="CPR", org_code=T100, year=2024, value="60"
+    )
+    return users
 
 
 def urls(a) -> dict[str, str]:

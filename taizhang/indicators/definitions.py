@@ -849,27 +849,26 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
 )
 
+
+def _on_schedule(code: str, name_zh: str, name_en: str, service: str) -> Indicator:
+    """The share of the people due ``service`` in a period (its schedule) who had it."""
+    return Indicator(
+        code,
+        name_zh,
+        name_en,
+        Count(functools.partial(served_in, service)),
+        Count(functools.partial(due_for, service)),
+        100,
+        PERCENT,
+        schedule=service,
+    )
+
+
 # Service indicators (demographic ones above are the default set).
 SERVICE_INDICATORS: tuple[Indicator, ...] = (
-    Indicator(
-        "CHECKUP_RATE",
-        "康检率",
-        "Check-up rate",
-        Count(lambda period: served_in("checkup", period)),
-        Count(lambda period: due_for("checkup", period)),
-        100,
-        PERCENT,
-        schedule="checkup",
-    ),
-    Indicator(
-        "SCREENING_COVERAGE",
-        "妇女病普查率",
-        "Gynaecological screening coverage",
-        Count(lambda period: served_in("screening", period)),
-        Count(lambda period: due_for("screening", period)),
-        100,
-        PERCENT,
-        schedule="screening",
+    _on_schedule("CHECKUP_RATE", "康检率", "Check-up rate", "checkup"),
+    _on_schedule(
+        "SCREENING_COVERAGE", "妇女病普查率", "Gynaecological screening coverage", "screening"
     ),
     Indicator(
         "FOLLOWUP_RATE",
