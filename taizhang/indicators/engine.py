@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -63,10 +64,20 @@ def compute(
     the order of INDICATORS.md. Raises ``UserError`` for an unknown org unit, period,
     indicator code or level.
     """
+    (result,) = compute_levels(org, period, codes, [by]).values()
+    return result
+
+
+def compute_levels(
+    org: str, period: str, codes: Sequence[str] | None, levels: Sequence[str | None]
+) -> dict[str | None, dict | list[dict]]:
+    """``compute(org, period, codes, by=level)`` for each of ``levels`` (None: ``org``
+    itself) from one set of queries: the counts are made per village once and added up
+    into the units of each level."""
     the_period = parse_period(period)
     indicators = select_indicators(codes)
     unit = get_org_unit(org)
-    units = units_below(unit, by) if by else [unit.code]
+    unit_sets = {level: units_below(unit, level) if level else [unit.code] for level in levels}
 
     # Each count's expression is built once: building Ibis expressions costs far more
     # than adding up a few hundred villages.
@@ -80,23 +91,26 @@ def compute(
         )
     )
     tallies = {count: count.tally(the_period) for count in counts}
-    per_unit = _count(list(tallies.values()), unit.code, units)
-    per_count = {count: per_unit[_tally_id(tally)] for count, tally in tallies.items()}
+    fetched = _fetch_counts(list(tallies.values()), unit.code)
+    out: dict[str | None, dict | list[dict]] = {}
+    for level, units in unit_sets.items():
+        per_unit = _roll_up(fetched, units)
+        per_count = {count: per_unit[_tally_id(tally)] for count, tally in tallies.items()}
+        results = []
+        for code in units:
 
-    results = []
-    for code in units:
+            def value_of(count: Count, code: str = code, per_count=per_count) -> Any:
+                return per_count[count].get(code, {} if count.by is not None else 0)
 
-        def value_of(count: Count, code: str = code) -> Any:
-            return per_count[count].get(code, {} if count.by is not None else 0)
-
-        results.append(
-            {
-                "org": code,
-                "period": the_period.code,
-                "indicators": [_evaluate(i, the_period, value_of) for i in indicators],
-            }
-        )
-    return results if by else results[0]
+            results.append(
+                {
+                    "org": code,
+                    "period": the_period.code,
+                    "indicators": [_evaluate(i, the_period, value_of) for i in indicators],
+                }
+            )
+        out[level] = results if level else results[0]
+    return out
 
 
 def records_behind(code: str, org: str, period: str, part: str = "numerator") -> list[int]:
@@ -200,19 +214,24 @@ def _group_id(tally: Tally) -> tuple:
     )
 
 
-def _count(tallies: list[Tally], org: str, units: list[str]) -> dict[tuple, dict[str, Any]]:
-    """Run every count in as few queries as possible; add villages up into ``units``.
+@dataclass
+class _Fetched:
+    """One query's rows: the tallies it counted (in column order), whether rows carry a
+    ``by`` key, and the rows (village[, key], count, count, ...)."""
 
-    Returns {tally id: {unit code: count, or {key: count} for a tally with ``by``}}.
-    """
+    ids: list[tuple]
+    keyed: bool
+    rows: list[tuple]
+
+
+def _fetch_counts(tallies: list[Tally], org: str) -> list[_Fetched]:
+    """Run every count in as few queries as possible, per village of ``org``'s subtree."""
     groups: dict[tuple, dict[tuple, Tally]] = defaultdict(dict)
     for tally in tallies:
         groups[_group_id(tally)].setdefault(_tally_id(tally), tally)
 
     low, high = prefix_range(org)
-    unit_length = len(units[0]) if units else len(org)
-    wanted = set(units)
-    per_unit: dict[tuple, dict[str, Any]] = {}
+    fetched = []
     for members in groups.values():
         ids = list(members)
         first = members[ids[0]]
@@ -224,18 +243,30 @@ def _count(tallies: list[Tally], org: str, units: list[str]) -> dict[tuple, dict
             low,
             high,
         )
-        keyed = first.by is not None
-        totals: dict[tuple, dict] = {i: {} for i in ids}
-        for row in _fetch(query):
+        fetched.append(_Fetched(ids, first.by is not None, _fetch(query)))
+    return fetched
+
+
+def _roll_up(fetched: list[_Fetched], units: list[str]) -> dict[tuple, dict[str, Any]]:
+    """Add the villages' counts up into ``units`` (all of one code length).
+
+    Returns {tally id: {unit code: count, or {key: count} for a tally with ``by``}}.
+    """
+    unit_length = len(units[0]) if units else 0
+    wanted = set(units)
+    per_unit: dict[tuple, dict[str, Any]] = {}
+    for part in fetched:
+        totals: dict[tuple, dict] = {i: {} for i in part.ids}
+        for row in part.rows:
             unit = row[0][:unit_length]
             if unit not in wanted:
                 continue
-            counts = row[2:] if keyed else row[1:]
-            for tally_id, n in zip(ids, counts, strict=True):
+            counts = row[2:] if part.keyed else row[1:]
+            for tally_id, n in zip(part.ids, counts, strict=True):
                 n = int(n or 0)
                 if not n:
                     continue
-                if keyed:
+                if part.keyed:
                     key = int(row[1])
                     by_key = totals[tally_id].setdefault(unit, {})
                     by_key[key] = by_key.get(key, 0) + n
