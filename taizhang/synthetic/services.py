@@ -11,6 +11,9 @@ entries like one recorded by hand. Deterministic for the same register and seed.
   10-45 days (one in twelve only after 55-75 days),
   visited back and closed; those whose next step would fall after the last day are still
   open, so some are overdue. One in three unsatisfied petitioners petitions again.
+- **Targets**: the county's targets for 2025 and 2026 (CPR ≥ 85, facility deliveries ≥ 98,
+  SRB ≤ 110, check-ups ≥ 85, timely birth registration ≥ 90, benefits paid on time ≥ 95,
+  petitions closed on time ≥ 90), so the league table of townships is live.
 - **Benefits** (奖励扶助, 特别扶助, 育儿补贴) from 2025-01: the register proposes the
   candidates every six months (and a few parents of a disabled only child apply for special
   assistance), the township confirms most (a few rejected with a reason),
@@ -323,6 +326,38 @@ def _payment_outcomes(rng: np.random.Generator, payments: list, today: dt.date) 
     return outcomes
 
 
+# The county's yearly targets (the same for every township), as a county sets them.
+TARGETS = {
+    "CPR": "85",
+    "FACILITY_DELIVERY": "98",
+    "SRB": "110",
+    "CHECKUP_RATE": "85",
+    "BIRTH_REG_TIMELY": "90",
+    "BENEFIT_PAID_RATE": "95",
+    "CASE_CLOSURE_RATE": "90",
+}
+TARGET_YEARS = (2025, 2026)
+
+
+def write_targets(*, user) -> int:
+    """The county's targets for ``TARGET_YEARS``, so the league table has something to
+    rank against; returns how many were set."""
+    from taizhang.targets.actions import set_target
+
+    county = OrgUnit.objects.filter(level=3).order_by("code").values_list("code", flat=True)
+    if not county:
+        return 0
+    with transaction.atomic():
+        for year in TARGET_YEARS:
+            for code, value in TARGETS.items():
+                set_target(indicator=code, org_code=county[0], year=year, value=value, user=user)
+    return len(TARGET_YEARS) * len(TARGETS)
+
+
 def write_services(seed: int, today: dt.date, *, user) -> dict[str, int]:
-    """Petitions, then benefits; returns what was made."""
-    return {"cases": write_cases(seed, today, user=user), **write_benefits(seed, today, user=user)}
+    """Petitions, benefits and the county's targets; returns what was made."""
+    return {
+        "cases": write_cases(seed, today, user=user),
+        **write_benefits(seed, today, user=user),
+        "targets": write_targets(user=user),
+    }
