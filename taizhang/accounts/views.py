@@ -16,10 +16,7 @@ from django.views.decorators.http import require_POST
 from taizhang.accounts.decorators import public_view
 from taizhang.accounts.models import LoginLock
 from taizhang.audit.actions import record as audit
-
-
-def _source(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+from taizhang.audit.actions import request_source
 
 
 @public_view
@@ -37,7 +34,7 @@ def login(request):
             lock.failures, lock.locked_until = 0, None
             lock.save()
             auth.login(request, form.get_user())
-            audit("login", user=form.get_user(), source=_source(request))
+            audit("login", user=form.get_user(), source=request_source(request))
             target = request.POST.get("next") or request.GET.get("next") or "/"
             if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
                 target = "/"
@@ -49,7 +46,7 @@ def login(request):
                 lock.failures = 0
                 locked = True
             lock.save()
-            audit("login_failed", source=_source(request), username=username)
+            audit("login_failed", source=request_source(request), username=username)
     message = (
         _("Too many failed logins: this account is locked for %(minutes)d minutes.")
         % {"minutes": settings.TAIZHANG_LOGIN_LOCK_MINUTES}

@@ -26,6 +26,11 @@ def record(
     )
 
 
+def request_source(request) -> str:
+    """Where a web request came from, as the audit trail records it."""
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def record_request(
     request, action: str, *, object_type: str, object_id: str | int, org_code: str, **detail
 ) -> AuditEntry:
@@ -36,6 +41,6 @@ def record_request(
         object_type=object_type,
         object_id=object_id,
         org_code=org_code,
-        source=request.META.get("REMOTE_ADDR", ""),
+        source=request_source(request),
         **detail,
     )

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from taizhang.accounts.decorators import area_view
 from taizhang.accounts.scope import user_org_code
-from taizhang.audit.actions import record_request
+from taizhang.audit.actions import record_request, request_source
 from taizhang.benefits import actions
 from taizhang.benefits.forms import (
     ArrearsForm,
@@ -52,10 +52,6 @@ from taizhang.web.views.people import village_names
 
 PER_PAGE = 50
 CYCLE_LABELS = {"monthly": gettext_lazy("Paid monthly"), "yearly": gettext_lazy("Paid yearly")}
-
-
-def _source(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _verifier(request: HttpRequest) -> None:
@@ -283,7 +279,7 @@ def record_payment(request: HttpRequest, pk: int) -> HttpResponse:
                 reference=data["reference"],
                 user=request.user,
                 today=timezone.localdate(),
-                source=_source(request),
+                source=request_source(request),
             )
         except UserError as e:
             messages.error(request, str(e))

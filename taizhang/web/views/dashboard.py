@@ -37,7 +37,7 @@ from taizhang.accounts.scope import (
     persons_for,
     user_org_code,
 )
-from taizhang.audit.actions import record as audit
+from taizhang.audit.actions import record_request
 from taizhang.cases.scope import cases_for
 from taizhang.errors import UserError
 from taizhang.imports.models import ImportBatch
@@ -519,11 +519,6 @@ def ids_in_scope(user, ids: list[int]) -> list[int]:
     return [i for i in ids if i not in drop]
 
 
-def _client(request: HttpRequest) -> str:
-    """The address the request came from, for the audit trail."""
-    return request.META.get("REMOTE_ADDR", "")
-
-
 @area_view
 def records(request: HttpRequest, code: str, org: str, period: str, part: str) -> HttpResponse:
     """The persons behind the numerator or denominator of a figure, within the user's area,
@@ -567,13 +562,12 @@ def records(request: HttpRequest, code: str, org: str, period: str, part: str) -
     page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
     subject = subject_of(indicator.code)
     rows = (_case_rows if subject == "case" else _person_rows)(request.user, page.object_list)
-    audit(
+    record_request(
+        request,
         "records_view",
-        user=request.user,
         object_type="indicator",
         object_id=indicator.code,
         org_code=unit.code,
-        source=_client(request),
         period=the_period.code,
         part=part,
         page=page.number,
