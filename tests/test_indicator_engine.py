@@ -52,7 +52,7 @@ from django.utils import timezone
 from taizhang.cli import UserError
 from taizhang.indicators import definitions
 from taizhang.indicators.definitions import INDICATORS, Count, Indicator, TotalFertility
-from taizhang.indicators.engine import compute, records_behind, select_indicators
+from taizhang.indicators.engine import compute, compute_many, records_behind, select_indicators
 from taizhang.lib.periods import parse
 from taizhang.orgunits.models import OrgUnit
 from taizhang.register.models import (
@@ -482,6 +482,34 @@ class TestCompute:
         # births by mother's age, marriages, married women) and two org-unit look-ups.
         with django_assert_max_num_queries(9):
             compute(COUNTY, "2024", by="village")
+
+    def test_it_gives_several_periods_and_levels_as_each_alone(self, register):
+        many = compute_many(COUNTY, ["2024", "2024S1", "202403"], None, [None, "township"])
+        assert list(many) == [
+            ("2024", None),
+            ("2024S1", None),
+            ("202403", None),
+            ("2024", "township"),
+            ("2024S1", "township"),
+            ("202403", "township"),
+        ]
+        assert figures(many["2024", None]) == COUNTY_2024
+        assert [figures(r) for r in many["2024", "township"]] == [
+            TOWNSHIP_100_2024,
+            TOWNSHIP_200_2024,
+        ]
+        for period in ("2024S1", "202403"):
+            assert many[period, None] == compute(COUNTY, period)
+            assert many[period, "township"] == compute(COUNTY, period, by="township")
+
+    def test_it_counts_every_period_in_the_same_scans(self, register, django_assert_num_queries):
+        # One scan each, whatever the period, for residents with married women, births,
+        # births by mother's age and marriages (4); one per day for the counts keyed or
+        # based on a day: women by age on the first day (1 Jan, 1 Mar: 2), on the last
+        # day (31 Dec, 30 Jun, 31 Mar: 3) and married women's parity on the last day (3);
+        # and the two org-unit look-ups: 4 + 2 + 3 + 3 + 2 = 14, not 3 × 7 + 2 = 23.
+        with django_assert_num_queries(14):
+            compute_many(COUNTY, ["2024", "2024S1", "202403"], None, [None, "village"])
 
 
 # ---------------------------------------------------------------------------

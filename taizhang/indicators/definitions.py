@@ -206,24 +206,29 @@ def _women_with_parity(day: int) -> ir.Table:
     )
 
 
+def _mwra(spells: ir.Table, day: dt.date) -> Records:
+    d = ymd(day)
+    return Records(
+        spells, (_covers(spells, d), _woman_15_49(spells, day), _married_on(spells.person_id, d))
+    )
+
+
 def mwra_on(day: dt.date) -> Records:
     """Married women of reproductive age: resident, aged 15–49 and married at the end of ``day``."""
-    d = ymd(day)
-    w = _women_with_parity(d)
-    return Records(w, (_covers(w, d), _woman_15_49(w, day), _married_on(w.person_id, d)))
+    return _mwra(residence_spells, day)
 
 
 def using_method_on(day: dt.date, *, modern: bool = False) -> Records:
     """MWRA on ``day`` using a method that day (a modern one if ``modern``)."""
-    d = ymd(day)
-    w = _women_with_parity(d)
-    return mwra_on(day).filter(_using_method_on(w.person_id, d, modern))
+    person = residence_spells.person_id
+    return mwra_on(day).filter(_using_method_on(person, ymd(day), modern))
 
 
 def mwra_of_parity_on(day: dt.date, low: int, high: int | None = None) -> Records:
     """MWRA on ``day`` whose parity that day lies in [low, high] (no upper bound if None)."""
-    parity = _women_with_parity(ymd(day)).parity
-    return mwra_on(day).filter(parity >= low if high is None else parity.between(low, high))
+    w = _women_with_parity(ymd(day))
+    parity = w.parity
+    return _mwra(w, day).filter(parity >= low if high is None else parity.between(low, high))
 
 
 # Services owed to people: benefit payments and petitions.

@@ -74,13 +74,30 @@ def compute_levels(
     """``compute(org, period, codes, by=level)`` for each of ``levels`` (None: ``org``
     itself) from one set of queries: the counts are made per village once and added up
     into the units of each level."""
-    the_period = parse_period(period)
+    computed = compute_many(org, [period], codes, levels)
+    return {level: result for (_, level), result in computed.items()}
+
+
+def compute_many(
+    org: str,
+    period_codes: Sequence[str],
+    codes: Sequence[str] | None,
+    levels: Sequence[str | None] = (None,),
+) -> dict[tuple[str, str | None], dict | list[dict]]:
+    """``compute(org, period, codes, by=level)`` for every period and level, keyed by
+    (period code as given, level), from one set of queries.
+
+    A count that two periods share (the population at the end of March is the END of
+    202503, of 2025Q1 and the START of 2025Q2) is made once, and the counts of every
+    period that read the same table with the same grouping are one scan of it.
+    """
+    the_periods = {code: parse_period(code) for code in period_codes}
     indicators = select_indicators(codes)
     unit = get_org_unit(org)
     unit_sets = {level: units_below(unit, level) if level else [unit.code] for level in levels}
 
-    # Each count's expression is built once: building Ibis expressions costs far more
-    # than adding up a few hundred villages.
+    # Each count's expression is built once per period: building Ibis expressions costs
+    # far more than adding up a few hundred villages.
     counts = list(
         dict.fromkeys(
             count
@@ -90,26 +107,33 @@ def compute_levels(
             for count in figure.counts()
         )
     )
-    tallies = {count: count.tally(the_period) for count in counts}
+    tallies = {
+        (code, count): count.tally(period)
+        for code, period in the_periods.items()
+        for count in counts
+    }
     fetched = _fetch_counts(list(tallies.values()), unit.code)
-    out: dict[str | None, dict | list[dict]] = {}
+    out: dict[tuple[str, str | None], dict | list[dict]] = {}
     for level, units in unit_sets.items():
         per_unit = _roll_up(fetched, units)
-        per_count = {count: per_unit[_tally_id(tally)] for count, tally in tallies.items()}
-        results = []
-        for code in units:
+        for period_code, the_period in the_periods.items():
+            per_count = {
+                count: per_unit[_tally_id(tallies[period_code, count])] for count in counts
+            }
+            results = []
+            for code in units:
 
-            def value_of(count: Count, code: str = code, per_count=per_count) -> Any:
-                return per_count[count].get(code, {} if count.by is not None else 0)
+                def value_of(count: Count, code: str = code, per_count=per_count) -> Any:
+                    return per_count[count].get(code, {} if count.by is not None else 0)
 
-            results.append(
-                {
-                    "org": code,
-                    "period": the_period.code,
-                    "indicators": [_evaluate(i, the_period, value_of) for i in indicators],
-                }
-            )
-        out[level] = results if level else results[0]
+                results.append(
+                    {
+                        "org": code,
+                        "period": the_period.code,
+                        "indicators": [_evaluate(i, the_period, value_of) for i in indicators],
+                    }
+                )
+            out[period_code, level] = results if level else results[0]
     return out
 
 
