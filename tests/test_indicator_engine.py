@@ -51,8 +51,21 @@ from django.utils import timezone
 
 from taizhang.cli import UserError
 from taizhang.indicators import definitions
-from taizhang.indicators.definitions import INDICATORS, Count, Indicator, TotalFertility
-from taizhang.indicators.engine import compute, compute_many, records_behind, select_indicators
+from taizhang.indicators.backends import duckdb_backend
+from taizhang.indicators.definitions import (
+    ALL_INDICATORS,
+    INDICATORS,
+    Count,
+    Indicator,
+    TotalFertility,
+)
+from taizhang.indicators.engine import (
+    compute,
+    compute_many,
+    records_behind,
+    running_on,
+    select_indicators,
+)
 from taizhang.lib.periods import parse
 from taizhang.orgunits.models import OrgUnit
 from taizhang.register.models import (
@@ -510,6 +523,33 @@ class TestCompute:
         # and the two org-unit look-ups: 4 + 2 + 3 + 3 + 2 = 14, not 3 × 7 + 2 = 23.
         with django_assert_num_queries(14):
             compute_many(COUNTY, ["2024", "2024S1", "202403"], None, [None, "village"])
+
+
+@pytest.mark.django_db
+class TestOnDuckDB:
+    """The same expressions, compiled to DuckDB's dialect and run over a copy of the
+    register's tables, give the database's figures and records."""
+
+    def test_it_gives_every_figure_as_the_database_does(self, register):
+        codes = [i.code for i in ALL_INDICATORS]
+        periods = ["2024", "2024S1", "202403", "202412"]
+        here = compute_many(COUNTY, periods, codes, [None, "township", "village"])
+        backend, con = duckdb_backend()
+        with running_on(backend):
+            there = compute_many(COUNTY, periods, codes, [None, "township", "village"])
+            demographic = compute(COUNTY, "2024")
+        con.close()
+        assert there == here
+        assert figures(demographic) == COUNTY_2024
+
+    def test_it_lists_the_same_records(self, register):
+        backend, con = duckdb_backend()
+        with running_on(backend):
+            assert records_behind("POP_AVG", V1, "2024") == ids(register, "ABCDEFGHJ")
+            assert records_behind("CPR", COUNTY, "2024", "denominator") == records_behind(
+                "MWRA", COUNTY, "2024"
+            )
+        con.close()
 
 
 # ---------------------------------------------------------------------------

@@ -46,7 +46,9 @@ import pytest
 from helpers import write_csv
 
 from taizhang.indicators import schedule
-from taizhang.indicators.engine import compute
+from taizhang.indicators.backends import duckdb_backend
+from taizhang.indicators.definitions import SERVICE_INDICATORS
+from taizhang.indicators.engine import compute, compute_many, running_on
 from taizhang.lib.idnumber import make
 from taizhang.register import actions
 from taizhang.register.models import Event, Person
@@ -218,6 +220,21 @@ def test_it_counts_education_for_each_life_stage(village):
     # (married over a year ago) → 8 person-stages. Attended a session for the stage in
     # 2025: W1 menopause, W2 lactation, W8 pregnancy → 3.
     assert figures("2025", "EDUCATION_COVERAGE")["EDUCATION_COVERAGE"] == (3, 8, 37.5)
+
+
+def test_it_gives_the_same_service_figures_on_duckdb(village):
+    # The figures above, from the same expressions compiled for DuckDB over a copy of the
+    # register's tables (retracted screening, windows, the day-number arithmetic).
+    codes = [i.code for i in SERVICE_INDICATORS]
+    periods = ["2024", "2025", "202502", "202503", "202504"]
+    here = compute_many("410325", periods, codes, [None, "village"])
+    backend, con = duckdb_backend()
+    with running_on(backend):
+        there = compute_many("410325", periods, codes, [None, "village"])
+    con.close()
+    assert there == here
+    values = {i["code"]: i["value"] for i in there["2025", None]["indicators"]}
+    assert (values["CHECKUP_RATE"], values["FOLLOWUP_RATE"]) == (50.0, 37.5)
 
 
 def test_it_prints_the_schedule_with_the_figure(village):
