@@ -74,6 +74,7 @@ def get_app() -> typer.Typer:
         from taizhang.exchange import cli as exchange_cli
         from taizhang.imports import cli as imports_cli
         from taizhang.indicators import cli as indicators_cli
+        from taizhang.projection import cli as projection_cli
         from taizhang.reports import cli as reports_cli
         from taizhang.synthetic import cli as synthetic_cli
         from taizhang.targets import cli as targets_cli
@@ -88,6 +89,7 @@ def get_app() -> typer.Typer:
         targets_cli.register(app)
         exchange_cli.register(app)
         reports_cli.register(app)
+        projection_cli.register(app)
         _registered = True
     return app
 

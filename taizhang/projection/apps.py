@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ProjectionConfig(AppConfig):
+    name = "taizhang.projection"
+    label = "projection"
