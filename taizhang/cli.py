@@ -75,6 +75,7 @@ def get_app() -> typer.Typer:
         from taizhang.imports import cli as imports_cli
         from taizhang.indicators import cli as indicators_cli
         from taizhang.projection import cli as projection_cli
+        from taizhang.quality import cli as quality_cli
         from taizhang.reports import cli as reports_cli
         from taizhang.synthetic import cli as synthetic_cli
         from taizhang.targets import cli as targets_cli
@@ -90,6 +91,7 @@ def get_app() -> typer.Typer:
         exchange_cli.register(app)
         reports_cli.register(app)
         projection_cli.register(app)
+        quality_cli.register(app)
         _registered = True
     return app
 

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "taizhang.exchange",
     "taizhang.reports",
     "taizhang.projection",
+    "taizhang.quality",
     "taizhang.web",
 ]
 

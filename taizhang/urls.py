@@ -13,6 +13,7 @@ urlpatterns = [
     path("cases/", include("taizhang.cases.urls")),
     path("targets/", include("taizhang.targets.urls")),
     path("reports/", include("taizhang.reports.urls")),
+    path("quality/", include("taizhang.quality.urls")),
     path("projection/", include("taizhang.projection.urls")),
     path("", include("taizhang.web.urls")),
     # The embedded server serves the app's own static files (CSS, htmx, ECharts) itself.

@@ -90,6 +90,7 @@ def importers() -> dict:
     from taizhang.benefits import imports as benefits
     from taizhang.cases import imports as cases
     from taizhang.imports import events, orgunits, persons
+    from taizhang.quality import imports as quality
     from taizhang.targets import imports as targets
 
     return {
@@ -100,6 +101,8 @@ def importers() -> dict:
         "payments": benefits.run_payments,
         "cases": cases.run,
         "targets": targets.run,
+        "reports": quality.run_reports,
+        "census": quality.run_census,
     }
 
 

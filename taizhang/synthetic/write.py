@@ -29,7 +29,7 @@ from taizhang.orgunits.models import OrgUnit
 from taizhang.register import actions, db
 from taizhang.register.models import Household, Person
 from taizhang.register.timeline import EventFacts
-from taizhang.synthetic import names, services
+from taizhang.synthetic import names, quality, services
 from taizhang.synthetic.simulate import (
     BORN,
     DELIVERY_PLACES,
@@ -98,6 +98,7 @@ def generate(persons: int, seed: int, *, user=None, progress: Progress | None = 
     if progress:
         progress("services", 0, 1)
     made = services.write_services(seed, data_today(), user=user)
+    made |= quality.write_quality(seed, data_today(), user=user)
     if progress:
         progress("services", 1, 1)
     written.seconds["petitions and benefits"] = time.perf_counter() - began
