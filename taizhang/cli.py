@@ -74,6 +74,7 @@ def get_app() -> typer.Typer:
         from taizhang.exchange import cli as exchange_cli
         from taizhang.imports import cli as imports_cli
         from taizhang.indicators import cli as indicators_cli
+        from taizhang.ledgers import cli as ledgers_cli
         from taizhang.projection import cli as projection_cli
         from taizhang.quality import cli as quality_cli
         from taizhang.reports import cli as reports_cli
@@ -90,6 +91,7 @@ def get_app() -> typer.Typer:
         targets_cli.register(app)
         exchange_cli.register(app)
         reports_cli.register(app)
+        ledgers_cli.register(app)
         projection_cli.register(app)
         quality_cli.register(app)
         _registered = True

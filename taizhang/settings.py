@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "taizhang.targets",
     "taizhang.exchange",
     "taizhang.reports",
+    "taizhang.ledgers",
     "taizhang.projection",
     "taizhang.quality",
     "taizhang.web",

@@ -693,7 +693,7 @@ def _figure_label(name: str) -> str:
         "births_per_pregnancy": _("births per pregnancy registered 6–10 months earlier"),
         "facility_share": _("share of births in a facility"),
         "children_0_per_birth": _("children aged 0 in the register per birth recorded"),
-        "mwra_share": _("married women 15–49 as % of the population"),
+        "mwra_share": _("married women 15–49 as a share of the population, per cent"),
         "marriage_rate": _("marriages per 1,000 population"),
         "srb": _("sex ratio at birth"),
         "srb_order_1": _("sex ratio at first births"),

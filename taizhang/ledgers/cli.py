@@ -1,0 +1,175 @@
+"""``taizhang ledger``, ``taizhang ledgers`` and ``taizhang purge``: thin shells over
+``taizhang.ledgers.service`` and ``taizhang.ledgers.archive``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+KIND_HELP = (
+    "contraception, checkup, births, migrants, family, reports, education, screening, "
+    "followup, benefits or cases"
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ledger")(ledger_command)
+    app.command("ledgers")(ledgers_command)
+    app.command("purge")(purge_command)
+
+
+def _account(username: str | None):
+    from taizhang.imports.cli import _account
+
+    return _account(username)
+
+
+def ledger_command(
+    kind: Annotated[str, typer.Argument(help=KIND_HELP)],
+    village: Annotated[str, typer.Option("--village", help="12-digit village code")],
+    month: Annotated[str, typer.Option("--month", help="YYYYMM, e.g. 202611")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="the file to write")],
+    output_format: Annotated[str, typer.Option("--format", help="pdf, xlsx or csv")] = "pdf",
+    user: Annotated[
+        str | None, typer.Option("--user", help="the account the printing is recorded under")
+    ] = None,
+) -> None:
+    """Make one ledger of a village for a month: the file is written to -o, stored in the
+    archive and its printing recorded in the audit trail."""
+    from taizhang.cli import setup_django, user_errors
+
+    setup_django()
+    from taizhang.ledgers.service import generate
+
+    with user_errors():
+        record, _content = generate(
+            kind, village, month, output_format, output=output, user=_account(user), source="cli"
+        )
+    typer.echo(
+        f"{record.kind} {record.village} {record.month}: {record.rows} rows, wrote {output} "
+        f"(archived as {record.path})"
+    )
+
+
+def ledgers_command(
+    township: Annotated[
+        str, typer.Option("--township", help="township code (9 digits; a village code makes one)")
+    ],
+    month: Annotated[str, typer.Option("--month", help="YYYYMM, e.g. 202611")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="the folder to write into")],
+    county: Annotated[
+        str | None, typer.Option("--county", help="county code the township must lie in")
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="formats, comma-separated: pdf,xlsx,csv")
+    ] = "pdf,xlsx",
+    jobs: Annotated[int | None, typer.Option("--jobs", help="processes (default: 2)")] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="the account the printing is recorded under")
+    ] = None,
+) -> None:
+    """Make every ledger of every village of a township for a month, in parallel: one
+    folder per village in the output folder; every file archived and its printing
+    audited."""
+    from taizhang.cli import setup_django, user_errors
+
+    setup_django()
+    from taizhang.ledgers import service
+
+    with user_errors():
+        villages = service.villages_of(township, county)
+        formats = service.check_formats(output_format.split(","))
+        workers = jobs if jobs is not None else service.default_jobs()
+        if workers < 1:
+            from taizhang.errors import UserError
+
+            raise UserError("--jobs is 1 or more.", status=2)
+        account = _account(user)
+        with _Progress(len(villages)) as progress:
+            results = service.generate_many(
+                villages,
+                month,
+                output,
+                formats=formats,
+                jobs=workers,
+                user=account,
+                source="cli",
+                progress=progress,
+            )
+    files = sum(len(r.files) for r in results)
+    typer.echo(f"{len(results)} villages, {files} files written to {output}")
+
+
+class _Progress:
+    """A rich progress bar on a terminal; a plain line per village otherwise."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.bar = None
+
+    def __enter__(self):
+        if sys.stderr.isatty():
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                TextColumn("ledgers"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total} villages"),
+                TimeElapsedColumn(),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("ledgers", total=max(self.total, 1))
+        return self.update
+
+    def update(self, result, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done)
+        else:
+            rows = sum(r for _, _, r in result.files)
+            typer.echo(
+                f"[{done}/{total}] {result.village}: {len(result.files)} files, {rows} rows, "
+                f"{result.seconds:.1f} s"
+            )
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
+
+
+def purge_command(
+    apply: Annotated[
+        bool, typer.Option("--apply", help="remove the files (without it: only list them)")
+    ] = False,
+    user: Annotated[
+        str | None, typer.Option("--user", help="the account the purge is recorded under")
+    ] = None,
+) -> None:
+    """Remove archived ledger files older than the retention period
+    (TAIZHANG_RETENTION_MONTHS, 24 by default). Without --apply nothing is removed: the
+    files that would be are listed. Their records stay, marked purged; the purge is
+    audited. Nothing in the register is ever purged."""
+    from taizhang.cli import setup_django, user_errors
+
+    setup_django()
+    from taizhang.ledgers import archive
+
+    with user_errors():
+        result = archive.purge(apply=apply, user=_account(user) if apply else None, source="cli")
+    verb = "removed" if apply else "would remove"
+    for r in result.records:
+        typer.echo(
+            f"{verb} {r.path} ({r.kind} {r.village} {r.month} {r.format}, {r.created_at:%Y-%m-%d})"
+        )
+    summary = (
+        f"{len(result.records)} files ({result.bytes} bytes) stored before {result.cutoff} "
+        f"are past the {result.months}-month retention"
+    )
+    if apply:
+        typer.echo(f"{summary}: removed; their records are marked purged.")
+    else:
+        typer.echo(f"{summary}. Dry run: nothing removed (add --apply to remove them).")

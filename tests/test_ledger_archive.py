@@ -1,0 +1,349 @@
+"""The ledger commands, the archive and its retention, family support, and what filled-in
+values become on return (the declarations)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import zoneinfo
+
+import pytest
+from test_ledgers import MARCH, A, ledger_village  # noqa: F401  (the fixture)
+
+from taizhang.audit.models import AuditEntry
+from taizhang.errors import UserError
+from taizhang.ledgers import archive
+from taizhang.ledgers.build import build
+from taizhang.ledgers.declarations import LEDGERS
+from taizhang.ledgers.models import LedgerFile
+from taizhang.ledgers.rowkeys import parse_key
+
+pytestmark = pytest.mark.django_db
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """The archive goes under a folder of the test's own."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("TAIZHANG_DATA", str(folder))
+    return folder
+
+
+@pytest.mark.usefixtures("ledger_village")
+class TestLedgerCommand:
+    def test_it_writes_archives_and_audits_the_printing(self, taizhang, data_dir, tmp_path):
+        out = tmp_path / "checkup.pdf"
+        result = taizhang("ledger", "checkup", "--village", A, "--month", MARCH, "-o", out)
+        assert result.exit_code == 0, result.output
+        content = out.read_bytes()
+        assert content.startswith(b"%PDF")
+        (record,) = LedgerFile.objects.all()
+        # The seven women due a check-up in March (test_ledgers).
+        assert (record.kind, record.village, record.month, record.format, record.rows) == (
+            "checkup",
+            A,
+            202603,
+            "pdf",
+            7,
+        )
+        assert (record.direction, record.state, record.template_version) == (
+            "generated",
+            "kept",
+            "2026.1",
+        )
+        assert record.sha256 == hashlib.sha256(content).hexdigest()
+        assert record.size == len(content)
+        assert archive.path_of(record).read_bytes() == content
+        assert archive.path_of(record).is_relative_to(data_dir / "archive" / "202603" / A)
+        assert record.created_by.username == "taizhang"
+        # Printing decrypts ID and phone numbers: the audit trail names the file and the
+        # persons printed.
+        (entry,) = AuditEntry.objects.filter(action="ledger_print")
+        women = sorted(r.subject_id for r in build("checkup", A, MARCH).rows)
+        assert (entry.object_type, entry.object_id, entry.org_code) == (
+            "ledger_file",
+            str(record.pk),
+            A,
+        )
+        assert entry.detail["persons"] == women
+        assert entry.detail["sha256"] == record.sha256
+
+    @pytest.mark.parametrize(
+        "args, status, message",
+        [
+            (
+                ("nothing", "--village", A, "--month", MARCH),
+                2,
+                "nothing is not a ledger: use one of",
+            ),
+            (
+                ("births", "--village", "410325100299", "--month", MARCH),
+                1,
+                "410325100299 is not in",
+            ),
+            (("births", "--village", "410325100", "--month", MARCH), 1, "is a township"),
+            (("births", "--village", A, "--month", "2026-13"), 1, "The month:"),
+            (("births", "--village", A, "--month", "2026Q1"), 1, "2026Q1 is not a month"),
+            (("births", "--village", A, "--month", "209901"), 1, "too far ahead"),
+            (("births", "--village", A, "--month", MARCH, "--format", "doc"), 2, "the formats are"),
+        ],
+    )
+    def test_it_refuses_bad_input_with_a_sentence_and_writes_nothing(
+        self, taizhang, data_dir, tmp_path, args, status, message
+    ):
+        out = tmp_path / "out.pdf"
+        result = taizhang("ledger", *args, "-o", out)
+        assert result.exit_code == status
+        assert message in result.stderr
+        assert "Traceback" not in result.output
+        assert not out.exists()
+        assert not LedgerFile.objects.exists()
+
+    def test_a_file_that_cannot_be_written_is_not_archived(self, taizhang, data_dir, tmp_path):
+        (tmp_path / "taken").write_text("a file, not a folder")
+        out = tmp_path / "taken" / "checkup.pdf"
+        result = taizhang("ledger", "checkup", "--village", A, "--month", MARCH, "-o", out)
+        assert result.exit_code == 1
+        assert "cannot be written" in result.stderr
+        assert not LedgerFile.objects.exists()
+        assert not AuditEntry.objects.filter(action="ledger_print").exists()
+
+    def test_it_makes_every_ledger_of_a_township(self, taizhang, data_dir, tmp_path):
+        out = tmp_path / "out"
+        result = taizhang(
+            "ledgers", "--township", "410325100", "--month", MARCH, "--county", "410325",
+            "-o", out, "--format", "pdf,xlsx", "--jobs", "1",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        # Two villages × eleven ledgers × two formats; plain progress lines off a terminal.
+        assert "2 villages, 44 files written" in result.output
+        assert f"[1/2] {A}: 22 files" in result.output
+        assert sorted(p.name for p in (out / A).iterdir())[:2] == [
+            f"benefits-{A}-{MARCH}.pdf",
+            f"benefits-{A}-{MARCH}.xlsx",
+        ]
+        assert LedgerFile.objects.count() == 44
+        # Each file written is the one archived.
+        record = LedgerFile.objects.get(kind="migrants", village="410325100202", format="xlsx")
+        written = (out / "410325100202" / f"migrants-410325100202-{MARCH}.xlsx").read_bytes()
+        assert hashlib.sha256(written).hexdigest() == record.sha256
+        assert record.rows == 1  # 朱伟 leaving for A
+        assert AuditEntry.objects.filter(action="ledger_print").count() == 44
+
+    def test_it_refuses_a_township_outside_the_county(self, taizhang, data_dir, tmp_path):
+        result = taizhang(
+            "ledgers", "--township", "410325100", "--county", "410326", "--month", MARCH,
+            "-o", tmp_path / "out",
+        )  # fmt: skip
+        assert result.exit_code == 1
+        assert "is not in county 410326" in result.stderr
+
+
+class TestPurge:
+    def store(self, when: dt.datetime, kind="births") -> LedgerFile:
+        return archive.store(
+            b"%PDF-1.7 test",
+            kind=kind,
+            village=A,
+            month=int(f"{when:%Y%m}"),
+            file_format="pdf",
+            rows=0,
+            template_version="2026.1",
+            created_at=when,
+        )
+
+    def test_a_dry_run_removes_nothing_and_apply_removes_only_expired_files(
+        self, taizhang, data_dir
+    ):
+        # Retention 24 months: files stored before the same day 24 months ago go; one is
+        # stored an hour before that day began, one at its first minute.
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        cutoff = archive.months_before(today, 24)
+        old = self.store(
+            dt.datetime.combine(cutoff, dt.time(0, 0), SHANGHAI) - dt.timedelta(hours=1)
+        )
+        kept = self.store(dt.datetime.combine(cutoff, dt.time(0, 0), SHANGHAI))
+        result = taizhang("purge")
+        assert result.exit_code == 0, result.output
+        assert f"would remove {old.path}" in result.output
+        assert kept.path not in result.output
+        assert "Dry run: nothing removed" in result.output
+        assert archive.path_of(old).exists() and archive.path_of(kept).exists()
+        assert not AuditEntry.objects.filter(action="ledger_purge").exists()
+
+        result = taizhang("purge", "--apply")
+        assert result.exit_code == 0, result.output
+        assert f"removed {old.path}" in result.output
+        assert not archive.path_of(old).exists()
+        assert archive.path_of(kept).exists()
+        old.refresh_from_db()
+        kept.refresh_from_db()
+        assert (old.state, kept.state) == ("purged", "kept")
+        assert old.purged_at is not None
+        (entry,) = AuditEntry.objects.filter(action="ledger_purge")
+        assert entry.detail["files"] == [old.pk]
+        assert entry.detail["retention_months"] == 24
+        assert entry.user.username == "taizhang"
+        # Purged records stay; a second purge finds nothing.
+        assert LedgerFile.objects.count() == 2
+        assert "0 files" in taizhang("purge", "--apply").output
+
+    def test_the_retention_is_configurable(self, taizhang, data_dir, monkeypatch):
+        month_ago = dt.datetime.now(SHANGHAI) - dt.timedelta(days=40)
+        record = self.store(month_ago)
+        assert "0 files" in taizhang("purge").output
+        monkeypatch.setenv("TAIZHANG_RETENTION_MONTHS", "1")
+        result = taizhang("purge")
+        assert f"would remove {record.path}" in result.output
+        assert "1-month retention" in result.output
+        monkeypatch.setenv("TAIZHANG_RETENTION_MONTHS", "two years")
+        result = taizhang("purge")
+        assert result.exit_code == 1
+        assert "TAIZHANG_RETENTION_MONTHS must be a whole number of months" in result.stderr
+
+    @pytest.mark.usefixtures("ledger_village")
+    def test_nothing_in_the_register_is_purged(self, taizhang, data_dir):
+        from taizhang.register.models import Event, Person
+
+        before = (Person.objects.count(), Event.objects.count())
+        self.store(dt.datetime(2020, 1, 1, tzinfo=SHANGHAI))
+        assert taizhang("purge", "--apply").exit_code == 0
+        assert (Person.objects.count(), Event.objects.count()) == before
+
+
+@pytest.mark.usefixtures("ledger_village")
+class TestReturns:
+    """What a filled row becomes, as the declarations say (nothing is written here)."""
+
+    def row(self, kind: str, task: str):
+        doc = build(kind, A, MARCH)
+        row = next(r for r in doc.rows if r.task == task)
+        return doc.ledger, parse_key(row.key)
+
+    def test_a_change_of_method_stops_the_old_one_then_starts_the_new(self):
+        ledger, key = self.row("contraception", "MWRA")  # 王芳, IUD since 2026-01-30
+        filled = ledger.parse_row(
+            {"date": "2026-03-28", "method_stopped": "宫内节育器", "stop_reason": "更换方法",
+             "method_started": "implant"},
+            today=dt.date(2026, 4, 1),
+        )  # fmt: skip
+        effects = ledger.effects(key, filled)
+        assert [(e.target, e.kind) for e in effects] == [
+            ("event", "method_stop"),
+            ("event", "method_start"),
+        ]
+        # As an events file would hold them; the stop reason in the register's words.
+        assert effects[0].as_text() == {"date": "2026-03-28", "method": "iud", "reason": "更换方法"}
+        assert effects[1].as_text() == {"date": "2026-03-28", "method": "implant"}
+        assert effects[0].subject_id == key.subject_id
+
+    def test_an_iud_check_becomes_a_follow_up_and_a_screening_keeps_its_referral(self):
+        ledger, key = self.row("contraception", "IUD30-260130")
+        filled = ledger.parse_row(
+            {"date": "2026-03-02", "findings": "正常"}, today=dt.date(2026, 4, 1)
+        )
+        assert [(e.kind, e.as_text()) for e in ledger.effects(key, filled)] == [
+            ("followup", {"date": "2026-03-02", "findings": "正常"})
+        ]
+        ledger, key = self.row("screening", "DUE")
+        filled = ledger.parse_row(
+            {"date": dt.datetime(2026, 3, 9), "findings": "宫颈炎", "referral": "县妇幼保健院"},
+            today=dt.date(2026, 4, 1),
+        )
+        (effect,) = ledger.effects(key, filled)
+        assert (effect.kind, effect.as_text()) == (
+            "screening",
+            {"date": "2026-03-09", "findings": "宫颈炎;转诊:县妇幼保健院"},
+        )
+
+    def test_each_other_target(self):
+        today = dt.date(2026, 4, 1)
+        cases = [
+            ("benefits", "PAY-202603", {"paid_date": "2026-03-30", "amount_paid": "80.00",
+             "channel": "银行"}, ("benefits.payment", {"status": "paid", "paid_date": "2026-03-30",
+             "channel": "bank", "amount": "80"})),
+            ("cases", "RETURN", {"date": "2026-03-31", "satisfaction": "满意"},
+             ("cases.return_visit", {"on": "2026-03-31", "satisfaction": "satisfied", "note": ""})),
+            ("reports", "BIRTHS", {"value": "2", "submitted_by": "李村医", "date": "2026-04-01"},
+             ("reports.figure", {"org": A, "period": "202603", "item": "births", "value": "2",
+              "submitted_by": "李村医", "submitted_at": "2026-04-01"})),
+            ("education", "LACTATION", {"date": "2026-03-05", "stage": "哺乳期"},
+             ("event", {"date": "2026-03-05", "stage": "lactation"})),
+            ("births", "PREG", {"date": "2026-03-30", "outcome": "miscarriage"},
+             ("event", {"date": "2026-03-30", "outcome": "miscarriage"})),
+        ]  # fmt: skip
+        for kind, task, values, (target, fields) in cases:
+            ledger, key = self.row(kind, task)
+            (effect,) = ledger.effects(key, ledger.parse_row(values, today=today))
+            assert (effect.target, effect.as_text()) == (target, fields), kind
+        # A row with nothing filled asks for nothing; a return visit only on its own rows.
+        ledger, key = self.row("cases", "OPEN")
+        assert ledger.effects(key, ledger.parse_row({}, today=today)) == []
+        filled = ledger.parse_row({"date": "2026-03-31", "satisfaction": "满意"}, today=today)
+        assert ledger.effects(key, filled) == []
+
+    @pytest.mark.parametrize(
+        "values, message",
+        [
+            ({"outcome": "unplanned"}, "妊娠结局 (outcome): unplanned is not one of the answers"),
+            ({"date": "2026-04-31"}, "日期 (date): 2026-04-31 is not a real date"),
+            ({"date": "2026-05-01"}, "日期 (date): 2026-05-01 is in the future"),
+        ],
+    )
+    def test_a_wrong_filled_value_is_refused_with_its_column(self, values, message):
+        ledger = LEDGERS["births"]
+        with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            ledger.parse_row(values, today=dt.date(2026, 4, 1))
+
+    def test_a_number_out_of_range_is_refused(self):
+        with pytest.raises(UserError, match=r"上报数 \(value\): -1 is outside 0–1000000"):
+            LEDGERS["reports"].parse_row({"value": "-1"}, today=dt.date(2026, 4, 1))
+
+
+@pytest.mark.usefixtures("ledger_village")
+class TestFamilySupport:
+    def test_it_refuses_what_did_not_happen_as_asked(self):
+        from taizhang.ledgers import actions
+        from taizhang.register.models import Household, Person
+
+        today = dt.date(2026, 4, 1)
+        household = Household.objects.get(number="A-002")
+        with pytest.raises(UserError, match="on or after the household asked for it"):
+            actions.start_support(
+                household, kind="credit", applied_on=dt.date(2026, 3, 1),
+                start=dt.date(2026, 2, 1), user=None, today=today,
+            )  # fmt: skip
+        with pytest.raises(UserError, match="is not a member of household A-002"):
+            actions.start_support(
+                household, kind="aid", applied_on=dt.date(2026, 3, 1), start=dt.date(2026, 3, 1),
+                person=Person.objects.get(name="张丽"), user=None, today=today,
+            )  # fmt: skip
+        with pytest.raises(UserError, match="loans is not a kind of support"):
+            actions.start_support(
+                household, kind="loans", applied_on=dt.date(2026, 3, 1),
+                start=dt.date(2026, 3, 1), user=None, today=today,
+            )  # fmt: skip
+        support = actions.start_support(
+            household, kind="training", applied_on=dt.date(2026, 3, 1),
+            start=dt.date(2026, 3, 2), user=None, today=today,
+        )  # fmt: skip
+        actions.record_support_result(
+            support,
+            on=dt.date(2026, 3, 30),
+            result="ended",
+            note="外出务工",
+            user=None,
+            today=today,
+        )
+        with pytest.raises(UserError, match="already ended on 2026-03-30"):
+            actions.record_support_result(
+                support, on=dt.date(2026, 3, 31), result="completed", user=None, today=today
+            )
+        actions_logged = AuditEntry.objects.filter(object_type="family_support")
+        assert list(actions_logged.order_by("id").values_list("action", flat=True)) == [
+            "family_support_start",
+            "family_support_result",
+        ]
