@@ -1,4 +1,4 @@
-"""Small helpers the test files share: writing import files."""
+"""Small helpers the test files share: writing import files, making users, walking URLs."""
 
 import csv
 
@@ -57,3 +57,27 @@ def area_users(*, a, c, township, county, **more):
         **more,
     }
     return SimpleNamespace(**{name: make_user(name, *spec) for name, spec in users.items()})
+
+
+def statuses(client, user, urls):
+    """The status each of ``urls`` ({name: url}) answers ``user`` with."""
+    client.force_login(user)
+    return {name: client.get(url).status_code for name, url in urls.items()}
+
+
+def not_sent_to_log_in(client, urls):
+    """Those of ``urls`` that do not send an anonymous visitor to the login page."""
+    from django.urls import reverse
+
+    login = reverse("login")
+    kept = []
+    for url in urls:
+        r = client.get(url)
+        if r.status_code != 302 or not r.url.startswith(login):
+            kept.append(url)
+    return kept
+
+
+def user_without_area(django_user_model):
+    """An account with no org unit: every area view must refuse it (403)."""
+    return django_user_model.objects.create(username="nobody")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from helpers import not_sent_to_log_in, statuses, user_without_area
 from test_cases import county  # noqa: F401  (a fixture)
 from test_cases_web import petition  # noqa: F401  (a fixture)
 
@@ -48,21 +49,16 @@ EXPECTED = {"alice": INSIDE, "bob": INSIDE, "charlie": OUTSIDE, "tom": INSIDE, "
 
 @pytest.mark.parametrize("username", USERS)
 def test_it_answers_every_url_for_each_role(client, petition, username):  # noqa: F811
-    client.force_login(getattr(petition, username))
-    got = {name: client.get(url).status_code for name, url in urls(petition).items()}
-    assert got == EXPECTED[username]
+    assert statuses(client, getattr(petition, username), urls(petition)) == EXPECTED[username]
 
 
 def test_it_sends_anonymous_visitors_to_log_in(client, petition):  # noqa: F811
-    for url in urls(petition).values():
-        r = client.get(url)
-        assert r.status_code == 302
-        assert r.url.startswith(reverse("login"))
+    assert not_sent_to_log_in(client, urls(petition).values()) == []
 
 
 def test_it_refuses_a_user_without_an_area(client, petition, django_user_model):  # noqa: F811
-    client.force_login(django_user_model.objects.create(username="nobody"))
-    assert {client.get(url).status_code for url in urls(petition).values()} == {403}
+    nobody = user_without_area(django_user_model)
+    assert set(statuses(client, nobody, urls(petition)).values()) == {403}
 
 
 # Who may POST each action on the assigned case (whatever its state allows):

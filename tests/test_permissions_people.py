@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from helpers import not_sent_to_log_in, statuses
 from test_people import MAN, WOMAN, people  # noqa: F401  (people is a fixture)
 
 from taizhang.audit.models import AuditEntry
@@ -40,16 +41,11 @@ EXPECTED = {
 
 @pytest.mark.parametrize("username", USERS)
 def test_it_answers_every_url_for_each_role(client, people, username):  # noqa: F811
-    client.force_login(getattr(people, username))
-    got = {name: client.get(url).status_code for name, url in urls(people).items()}
-    assert got == EXPECTED[username]
+    assert statuses(client, getattr(people, username), urls(people)) == EXPECTED[username]
 
 
 def test_it_sends_anonymous_visitors_to_log_in(client, people):  # noqa: F811
-    for url in urls(people).values():
-        r = client.get(url)
-        assert r.status_code == 302
-        assert r.url.startswith(reverse("login"))
+    assert not_sent_to_log_in(client, urls(people).values()) == []
 
 
 def test_it_refuses_a_user_without_an_area(client, people, django_user_model):  # noqa: F811

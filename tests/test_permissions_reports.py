@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from helpers import area_users
+from helpers import area_users, not_sent_to_log_in, statuses, user_without_area
 
 from taizhang.audit.models import AuditEntry
 
@@ -55,21 +55,16 @@ EXPECTED = {
 
 @pytest.mark.parametrize("username", USERS)
 def test_it_answers_every_url_for_each_role(client, area, username):
-    client.force_login(getattr(area, username))
-    got = {name: client.get(url).status_code for name, url in urls().items()}
-    assert got == EXPECTED[username]
+    assert statuses(client, getattr(area, username), urls()) == EXPECTED[username]
 
 
 def test_it_sends_anonymous_visitors_to_log_in(client, area):
-    for url in urls().values():
-        r = client.get(url)
-        assert r.status_code == 302
-        assert r.url.startswith(reverse("login"))
+    assert not_sent_to_log_in(client, urls().values()) == []
 
 
 def test_it_refuses_a_user_without_an_area(client, area, django_user_model):
-    client.force_login(django_user_model.objects.create(username="nobody"))
-    assert {client.get(url).status_code for url in urls().values()} == {403}
+    nobody = user_without_area(django_user_model)
+    assert set(statuses(client, nobody, urls()).values()) == {403}
 
 
 def test_it_offers_only_the_org_units_of_the_users_area(client, area):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
-from helpers import area_users
+from helpers import area_users, not_sent_to_log_in, statuses, user_without_area
 
 from taizhang.accounts.models import Profile, Role
 from taizhang.audit.models import AuditEntry
@@ -60,9 +60,7 @@ FORM = {"indicator": "SRB", "org": T101, "year": "2024", "value": "107", "direct
 
 @pytest.mark.parametrize("username", USERS)
 def test_it_answers_every_url_for_each_role(client, area, username):
-    client.force_login(getattr(area, username))
-    got = {name: client.get(url).status_code for name, url in urls(area).items()}
-    assert got == EXPECTED[username]
+    assert statuses(client, getattr(area, username), urls(area)) == EXPECTED[username]
 
 
 @pytest.mark.parametrize("username", USERS)
@@ -78,15 +76,12 @@ def test_it_lets_only_the_county_administrator_post(client, area, username):
 
 
 def test_it_sends_anonymous_visitors_to_log_in(client, area):
-    for url in urls(area).values():
-        r = client.get(url)
-        assert r.status_code == 302
-        assert r.url.startswith(reverse("login"))
+    assert not_sent_to_log_in(client, urls(area).values()) == []
 
 
 def test_it_refuses_a_user_without_an_area(client, area, django_user_model):
-    client.force_login(django_user_model.objects.create(username="nobody"))
-    assert {client.get(url).status_code for url in urls(area).values()} == {403}
+    nobody = user_without_area(django_user_model)
+    assert set(statuses(client, nobody, urls(area)).values()) == {403}
 
 
 def test_it_answers_404_for_a_target_outside_the_administrators_area(client, area):
