@@ -21,7 +21,11 @@ It times, in this order:
    user runs it (default township: the one with nearest to 20 villages), timed from start
    to exit;
 3. **the county**, extrapolated from the township: its seconds per village × the county's
-   villages, on the same ``--jobs`` processes (goal: ≤ 15 min).
+   villages, on the same ``--jobs`` processes (goal: ≤ 15 min);
+4. **the way back**: the last village's check-up, screening, follow-up and education
+   ledgers as XLSX with every row filled in (the month's last day), read back as
+   ``taizhang ledger-return`` does — every row checked, its event recorded, the file
+   archived — and the same files again (every row already returned: nothing written).
 
 It prints figures; it is not a test.
 """
@@ -127,6 +131,52 @@ def _village_parallel(village: str, month: str, jobs: int, out: Path) -> float:
     return time.perf_counter() - began
 
 
+RETURNED_KINDS = ("checkup", "screening", "followup", "education")
+
+
+def _filled_files(village: str, month: str, out: Path) -> list[tuple[Path, int]]:
+    """The village's ledgers of ``RETURNED_KINDS`` as XLSX, every row filled in as a worker
+    would (the date: the month's last day, when everyone listed lived there), with their
+    rows."""
+    import openpyxl
+
+    from taizhang.ledgers import service
+    from taizhang.ledgers.build import month_of
+    from taizhang.ledgers.declarations import LEDGERS
+    from taizhang.ledgers.render import HEADER_ROW
+
+    last_day = month_of(month).end
+    files = []
+    for kind in RETURNED_KINDS:
+        record, content = service.generate(kind, village, month, "xlsx", source="benchmark")
+        path = out / f"filled-{kind}.xlsx"
+        path.write_bytes(content)
+        ledger = LEDGERS[kind]
+        date_col = 2 + len(ledger.columns)  # the first fill-in column is the date
+        book = openpyxl.load_workbook(path)
+        sheet = book.worksheets[0]
+        for n in range(record.rows):
+            sheet.cell(HEADER_ROW + 1 + n, date_col).value = last_day
+        book.save(path)
+        files.append((path, record.rows))
+    return files
+
+
+def _return_files(files: list[tuple[Path, int]]) -> tuple[float, dict[str, int]]:
+    """Seconds to read back and apply the files, and the counts summed."""
+    from taizhang.ledgers.returns import return_file
+
+    counts: dict[str, int] = {}
+    began = time.perf_counter()
+    for path, _rows in files:
+        result = return_file(path.read_bytes(), path.name, source="benchmark")
+        if not result.ok:
+            raise BenchmarkError(f"{path.name} was refused: {result.errors[0]}")
+        for k, v in result.counts.items():
+            counts[k] = counts.get(k, 0) + v
+    return time.perf_counter() - began, counts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, help="an existing TAIZHANG_DATA folder")
@@ -214,6 +264,21 @@ def main() -> int:
             print(
                 f"county, extrapolated: {county_villages} villages × {seconds / villages:.2f} s "
                 f"= {county / 60:.1f} min on {args.jobs} processes (goal ≤ {COUNTY_GOAL_S // 60} min)"
+            )
+
+            village = chosen[-1]
+            files = _filled_files(village, args.month, out)
+            rows = sum(r for _path, r in files)
+            seconds, counts = _return_files(files)
+            print(
+                f"village {village}, {len(files)} filled ledgers returned: {rows} rows → "
+                f"{counts['events']} events ({counts['events_unchanged']} already in the register) "
+                f"in {seconds:.2f} s ({rows / seconds:.0f} rows/s)"
+            )
+            seconds, counts = _return_files(files)
+            print(
+                f"the same {len(files)} files again: {counts['already_returned']} rows already "
+                f"returned, nothing written, in {seconds:.2f} s"
             )
         finally:
             shutil.rmtree(out, ignore_errors=True)

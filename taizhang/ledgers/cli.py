@@ -1,5 +1,5 @@
-"""``taizhang ledger``, ``taizhang ledgers`` and ``taizhang purge``: thin shells over
-``taizhang.ledgers.service`` and ``taizhang.ledgers.archive``."""
+"""``taizhang ledger``, ``taizhang ledgers``, ``taizhang ledger-return`` and ``taizhang
+purge``: thin shells over ``taizhang.ledgers.service``, ``returns`` and ``archive``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ KIND_HELP = (
 def register(app: typer.Typer) -> None:
     app.command("ledger")(ledger_command)
     app.command("ledgers")(ledgers_command)
+    app.command("ledger-return")(ledger_return_command)
     app.command("purge")(purge_command)
 
 
@@ -101,6 +102,62 @@ def ledgers_command(
             )
     files = sum(len(r.files) for r in results)
     typer.echo(f"{len(results)} villages, {files} files written to {output}")
+
+
+def ledger_return_command(
+    file: Annotated[Path, typer.Argument(help="the filled-in ledger: .xlsx (or its .csv)")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="check everything, write nothing")
+    ] = False,
+    errors_json: Annotated[
+        Path | None, typer.Option("--errors-json", help="also write the errors as JSON")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="the account the return is recorded under")
+    ] = None,
+) -> None:
+    """Read a filled-in ledger back: every filled row becomes what its ledger declares
+    (a life event, a payment, a return visit, a support result, a reported figure).
+
+    The file is one transaction: if any row is invalid nothing is written, every bad row is
+    reported as ``row N: column: reason`` and the exit status is 1. A row is recorded once:
+    returning it again with the same values changes nothing, with other values is refused
+    (correct the record itself). Rows with nothing filled in are pending. The file is
+    archived and the return audited.
+    """
+    import json
+
+    from taizhang.cli import fail, setup_django
+
+    if not file.is_file():
+        fail(f"{file}: no such file", 1)
+    setup_django()
+    from taizhang.ledgers.returns import return_file
+
+    result = return_file(
+        file.read_bytes(), file.name, user=_account(user), dry_run=dry_run, source="cli"
+    )
+    if errors_json:
+        errors_json.write_text(
+            json.dumps([e.as_json() for e in result.errors], ensure_ascii=False, indent=2),
+            encoding="utf-8",
+        )
+    if result.errors:
+        for e in result.errors:
+            typer.echo(str(e), err=True)
+        summary = f"{file.name}: nothing recorded"
+        rows = len({e.row for e in result.errors if e.row})
+        if rows:
+            summary += f" — {rows} of {result.rows} rows have errors"
+        fail(summary, 1)
+    for notice in result.notices:
+        typer.echo(f"{notice} (pending)", err=True)
+    prefix = "dry run, nothing written: " if dry_run else ""
+    archived = f" (archived as {result.record.path})" if result.record else ""
+    typer.echo(
+        f"{prefix}{file.name}: {result.kind} {result.village} {result.month}, "
+        f"{result.rows} rows: {result.summary()}{archived}"
+    )
 
 
 class _Progress:

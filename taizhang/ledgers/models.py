@@ -7,6 +7,11 @@ when the retention rule removes the file (``state`` becomes "purged").
 ``FamilySupport`` is one household's voluntary family-development support (training,
 credit or aid) that the family ledger lists and takes results back for. Rows change only
 through ``taizhang.ledgers.actions``.
+
+``ReturnedRow`` is one filled row of a returned ledger, recorded once by its row key with
+the values it was returned with (``taizhang.ledgers.returns``). ``Attendance`` is one
+person checked in at a service session (``taizhang.ledgers.checkin``). Neither holds an
+ID number in clear.
 """
 
 from __future__ import annotations
@@ -115,3 +120,91 @@ class FamilySupport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.household_id} ({self.result})"
+
+
+class ReturnedRow(models.Model):
+    """A filled row of a returned ledger, applied once: its row key, the values it came back
+    with (text; ID numbers as their blind index) and the changes they made."""
+
+    key = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=20)
+    village = models.CharField(max_length=12)
+    month = models.IntegerField()  # YYYYMM
+    task = models.CharField(max_length=40)
+    subject = models.CharField(max_length=10)  # person | enrolment | case | household | orgunit
+    subject_id = models.BigIntegerField()
+    values = models.JSONField(default=dict)
+    effects = models.JSONField(default=list)  # ["event:checkup", "benefits.payment", "note"]
+    file = models.ForeignKey(LedgerFile, on_delete=models.PROTECT, related_name="returned_rows")
+    row = models.PositiveIntegerField()  # the row in that file (1 = the first under the header)
+    returned_at = models.DateTimeField()
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+
+    class Meta:
+        ordering = ["village", "month", "kind", "row"]
+        indexes = [models.Index(fields=["village", "month", "kind"], name="returnedrow_ledger")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class SessionKind(models.TextChoices):
+    CHECKUP = "checkup", _("Check-up")  # 康检
+    SCREENING = "screening", _("Screening")  # 妇科病普查
+    EDUCATION = "education", _("Education session")  # 五期教育
+
+
+class CheckInBy(models.TextChoices):
+    KEY = "key", _("Row key")
+    ID_NUMBER = "id_number", _("ID number")
+
+
+class Attendance(models.Model):
+    """A person checked in at a service session of a kind (and life stage, for education) on
+    a day: once per person, kind, stage and day. ``event`` is the register's event."""
+
+    person = models.ForeignKey("register.Person", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=12, choices=SessionKind.choices)
+    stage = models.CharField(max_length=20, blank=True)
+    date = models.DateField()
+    village = models.CharField(max_length=12)  # where the person lived when checked in
+    event = models.ForeignKey(
+        "register.Event",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    by = models.CharField(max_length=10, choices=CheckInBy.choices)
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "kind", "stage", "date"], name="attendance_once_a_day"
+            )
+        ]
+        indexes = [models.Index(fields=["date", "kind", "village"], name="attendance_session")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.date} {self.person_id}"
