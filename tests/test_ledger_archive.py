@@ -131,6 +131,22 @@ class TestLedgerCommand:
         assert record.rows == 1  # 朱伟 leaving for A
         assert AuditEntry.objects.filter(action="ledger_print").count() == 44
 
+    def test_it_makes_every_ledger_of_the_whole_county(self, taizhang, data_dir, tmp_path):
+        out = tmp_path / "county"
+        result = taizhang(
+            "ledgers", "--county", "410325", "--month", MARCH, "-o", out,
+            "--format", "csv", "--jobs", "1",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        # The county's two villages (both in 城关镇) × eleven ledgers as CSV.
+        assert "2 villages, 22 files written" in result.output
+        assert sorted(p.name for p in out.iterdir()) == [A, "410325100202"]
+
+    def test_it_asks_which_villages(self, taizhang, data_dir, tmp_path):
+        result = taizhang("ledgers", "--month", MARCH, "-o", tmp_path / "out")
+        assert result.exit_code == 2
+        assert "--township CODE, or --county CODE" in result.stderr
+
     def test_it_refuses_a_township_outside_the_county(self, taizhang, data_dir, tmp_path):
         result = taizhang(
             "ledgers", "--township", "410325100", "--county", "410326", "--month", MARCH,

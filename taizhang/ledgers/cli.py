@@ -56,13 +56,17 @@ def ledger_command(
 
 
 def ledgers_command(
-    township: Annotated[
-        str, typer.Option("--township", help="township code (9 digits; a village code makes one)")
-    ],
     month: Annotated[str, typer.Option("--month", help="YYYYMM, e.g. 202611")],
     output: Annotated[Path, typer.Option("-o", "--output", help="the folder to write into")],
+    township: Annotated[
+        str | None,
+        typer.Option("--township", help="township code (9 digits; a village code makes one)"),
+    ] = None,
     county: Annotated[
-        str | None, typer.Option("--county", help="county code the township must lie in")
+        str | None,
+        typer.Option(
+            "--county", help="county code: the whole county, or the one the township lies in"
+        ),
     ] = None,
     output_format: Annotated[
         str, typer.Option("--format", help="formats, comma-separated: pdf,xlsx,csv")
@@ -72,16 +76,20 @@ def ledgers_command(
         str | None, typer.Option("--user", help="the account the printing is recorded under")
     ] = None,
 ) -> None:
-    """Make every ledger of every village of a township for a month, in parallel: one
-    folder per village in the output folder; every file archived and its printing
-    audited."""
-    from taizhang.cli import setup_django, user_errors
+    """Make every ledger of every village of a township (or, with --county alone, of the
+    whole county) for a month, in parallel: one folder per village in the output folder;
+    every file archived and its printing audited."""
+    from taizhang.cli import fail, setup_django, user_errors
 
+    if township is None and county is None:
+        fail("Say which villages: --township CODE, or --county CODE for the whole county.", 2)
     setup_django()
     from taizhang.ledgers import service
 
     with user_errors():
-        villages = service.villages_of(township, county)
+        villages = (
+            service.villages_of(township, county) if township else service.villages_of(county)
+        )
         formats = service.check_formats(output_format.split(","))
         workers = jobs if jobs is not None else service.default_jobs()
         if workers < 1:
