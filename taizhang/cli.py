@@ -14,7 +14,17 @@ import typer
 
 from taizhang.errors import UserError
 
-__all__ = ["UserError", "app", "fail", "get_app", "main", "setup_django", "user_errors"]
+__all__ = [
+    "UserError",
+    "account",
+    "app",
+    "fail",
+    "fail_on_row_errors",
+    "get_app",
+    "main",
+    "setup_django",
+    "user_errors",
+]
 
 app = typer.Typer(
     name="taizhang",
@@ -60,6 +70,46 @@ def user_errors():
         yield
     except UserError as e:
         fail(str(e), e.status)
+
+
+def account(username: str | None = None):
+    """The account a command's work is recorded under: ``--user``'s, else the system
+    account ``taizhang`` (made on first use, with no password to log in with)."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    if username:
+        try:
+            return User.objects.get(username=username)
+        except User.DoesNotExist:
+            fail(f"no account named {username}", 1)
+    user, created = User.objects.get_or_create(username="taizhang")
+    if created:
+        user.set_unusable_password()
+        user.save()
+    return user
+
+
+def fail_on_row_errors(file_name: str, result, errors_json, nothing: str) -> None:
+    """For a file read row by row (``result`` with ``errors`` and ``rows``): write the
+    errors as JSON when asked, and if there are any print each and exit 1 with a summary
+    ("<file>: <nothing> — N of M rows have errors")."""
+    import json
+
+    if errors_json:
+        errors_json.write_text(
+            json.dumps([e.as_json() for e in result.errors], ensure_ascii=False, indent=2),
+            encoding="utf-8",
+        )
+    if not result.errors:
+        return
+    for e in result.errors:
+        typer.echo(str(e), err=True)
+    summary = f"{file_name}: {nothing}"
+    rows = len({e.row for e in result.errors if e.row})
+    if rows:
+        summary += f" — {rows} of {result.rows} rows have errors"
+    fail(summary, 1)
 
 
 _registered = False

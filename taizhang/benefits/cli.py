@@ -35,9 +35,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _account():
-    from taizhang.imports.cli import _account
+    from taizhang.cli import account
 
-    return _account(None)
+    return account()
 
 
 def _today():

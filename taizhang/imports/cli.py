@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -28,52 +27,20 @@ def import_command(
     row after the header) and the exit status is 1. Importing the same file twice changes
     nothing the second time.
     """
-    from taizhang.cli import fail, setup_django
+    from taizhang.cli import account, fail, fail_on_row_errors, setup_django
 
     if not file.exists():
         fail(f"{file}: no such file", 1)
     setup_django()
     from taizhang.imports.service import import_file
 
-    account = _account(user)
+    account = account(user)
     with _progress() as progress:
         result = import_file(file, kind, user=account, dry_run=dry_run, progress=progress)
-    if errors_json:
-        errors_json.write_text(
-            json.dumps([e.as_json() for e in result.errors], ensure_ascii=False, indent=2),
-            encoding="utf-8",
-        )
-    if result.errors:
-        for e in result.errors:
-            typer.echo(str(e), err=True)
-        rows = len({e.row for e in result.errors if e.row})
-        summary = f"{file.name}: nothing imported"
-        if rows:
-            summary += f" — {rows} of {result.rows} rows have errors"
-        typer.echo(summary, err=True)
-        raise typer.Exit(1)
+    fail_on_row_errors(file.name, result, errors_json, "nothing imported")
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.counts.items())
     prefix = "dry run, nothing written: " if dry_run else ""
     typer.echo(f"{prefix}{file.name}: {result.kind}, {result.rows} rows: {counts}")
-
-
-def _account(username: str | None):
-    from django.contrib.auth import get_user_model
-
-    from taizhang.cli import fail
-
-    User = get_user_model()
-    if username:
-        try:
-            return User.objects.get(username=username)
-        except User.DoesNotExist:
-            fail(f"no account named {username}", 1)
-    # Work done from the command line without --user is recorded under a system account.
-    account, created = User.objects.get_or_create(username="taizhang")
-    if created:
-        account.set_unusable_password()
-        account.save()
-    return account
 
 
 class _progress:

@@ -23,9 +23,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _account(username: str | None):
-    from taizhang.imports.cli import _account
+    from taizhang.cli import account
 
-    return _account(username)
+    return account(username)
 
 
 def ledger_command(
@@ -133,9 +133,8 @@ def ledger_return_command(
     (correct the record itself). Rows with nothing filled in are pending. The file is
     archived and the return audited.
     """
-    import json
 
-    from taizhang.cli import fail, setup_django
+    from taizhang.cli import fail, fail_on_row_errors, setup_django
 
     if not file.is_file():
         fail(f"{file}: no such file", 1)
@@ -145,19 +144,7 @@ def ledger_return_command(
     result = return_file(
         file.read_bytes(), file.name, user=_account(user), dry_run=dry_run, source="cli"
     )
-    if errors_json:
-        errors_json.write_text(
-            json.dumps([e.as_json() for e in result.errors], ensure_ascii=False, indent=2),
-            encoding="utf-8",
-        )
-    if result.errors:
-        for e in result.errors:
-            typer.echo(str(e), err=True)
-        summary = f"{file.name}: nothing recorded"
-        rows = len({e.row for e in result.errors if e.row})
-        if rows:
-            summary += f" — {rows} of {result.rows} rows have errors"
-        fail(summary, 1)
+    fail_on_row_errors(file.name, result, errors_json, "nothing recorded")
     for notice in result.notices:
         typer.echo(f"{notice} (pending)", err=True)
     prefix = "dry run, nothing written: " if dry_run else ""
