@@ -221,9 +221,6 @@ class Event(models.Model):
                 name="event_supersedes",
                 condition=models.Q(supersedes__isnull=False),
             ),
-            # Services of a kind in a window (who is due, who attended): the ledgers of a
-            # village and the life stages read events by kind and date.
-            models.Index(fields=["kind", "date", "person"], name="event_kind_date"),
         ]
 
 
