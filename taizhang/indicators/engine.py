@@ -164,7 +164,7 @@ def records_behind(code: str, org: str, period: str, part: str = "numerator") ->
     selections = [_person_ids(records, low, high) for records in figure.records(the_period)]
     first, *others = selections
     everyone = first.union(*others, distinct=True) if others else first.distinct()
-    return [int(row[0]) for row in _fetch(everyone.order_by("person_id"))]
+    return [int(row[0]) for row in fetch(everyone.order_by("person_id"))]
 
 
 def subject_of(code: str) -> str:
@@ -276,7 +276,7 @@ def _fetch_counts(tallies: list[Tally], org: str) -> list[_Fetched]:
                 low,
                 high,
             )
-            fetched.append(_Fetched(ids, first.by is not None, _fetch(query)))
+            fetched.append(_Fetched(ids, first.by is not None, fetch(query)))
     return fetched
 
 
@@ -401,7 +401,9 @@ def to_sql(expr: ir.Table) -> str:
     return str(ibis.to_sql(expr, dialect=dialect()))
 
 
-def _fetch(expr: ir.Table) -> list[tuple]:
+def fetch(expr: ir.Table) -> list[tuple]:
+    """The rows of an expression, run on the engine's database (Django's connection, so
+    it sees the caller's transaction, unless ``running_on`` says otherwise)."""
     backend = _backend.get()
     if backend is not None:
         return backend.execute(to_sql(expr))

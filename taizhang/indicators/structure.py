@@ -12,10 +12,9 @@ from __future__ import annotations
 from typing import TypedDict
 
 import ibis
-from django.db import connection
 
 from taizhang.indicators.definitions import age_on, population_at_end
-from taizhang.indicators.engine import get_org_unit, parse_period, to_sql
+from taizhang.indicators.engine import fetch, get_org_unit, parse_period
 from taizhang.orgunits.models import prefix_range
 
 # Five-year groups 0–4 … 80–84, then one open group, as in the census tables.
@@ -77,9 +76,7 @@ def population_pyramid(
     group = ibis.least(age // width * width, open_age)
     query = kept.group_by(sex=kept.sex, age_group=group).aggregate(n=kept.count())
 
-    with connection.cursor() as cursor:
-        cursor.execute(to_sql(query))
-        rows = cursor.fetchall()
+    rows = fetch(query)
 
     counts: dict[tuple[str, int], int] = {}
     for sex, age_group, n in rows:

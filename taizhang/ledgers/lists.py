@@ -25,7 +25,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import ibis.expr.types as ir
-from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import translation
 
@@ -51,11 +50,7 @@ EPOCH = d.EPOCH
 CHUNK = 5000  # ids per IN (...) list: SQLite allows a few tens of thousands of parameters
 
 
-def fetch(expr: ir.Table) -> list[tuple]:
-    """Run an Ibis expression on Django's connection (it sees the caller's transaction)."""
-    with connection.cursor() as cursor:
-        cursor.execute(engine.to_sql(expr))
-        return cursor.fetchall()
+fetch = engine.fetch
 
 
 def in_scope(records: d.Records, req: Request, **columns: str) -> ir.Table:

@@ -42,12 +42,11 @@ from dataclasses import dataclass, field
 import ibis
 import ibis.expr.types as ir
 import numpy as np
-from django.db import connection
 from django.utils.translation import gettext as _
 
 from taizhang.errors import UserError
 from taizhang.indicators.definitions import moves_in, moves_out
-from taizhang.indicators.engine import to_sql
+from taizhang.indicators.engine import fetch
 from taizhang.indicators.tables import birth_facts, residence_spells
 from taizhang.lib.periods import Period, ymd
 from taizhang.orgunits.models import OrgUnit, prefix_range
@@ -135,12 +134,6 @@ def check_base_year(base_year: int, today: dt.date | None = None) -> None:
 
 # ---------------------------------------------------------------------------
 # Counting
-
-
-def _fetch(expr: ir.Table) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(to_sql(expr))
-        return cursor.fetchall()
 
 
 def _age(later: ir.IntegerValue, birth: ir.IntegerValue) -> ir.IntegerValue:
@@ -292,7 +285,7 @@ def measure(codes: list[str], base_year: int) -> dict[str, Measures]:
 
     population = np.zeros(shape)
     _add_up(
-        _fetch(_population_query(low, high, ymd(dt.date(base_year, 12, 31)))),
+        fetch(_population_query(low, high, ymd(dt.date(base_year, 12, 31)))),
         units,
         lengths,
         population,
@@ -300,23 +293,23 @@ def measure(codes: list[str], base_year: int) -> dict[str, Measures]:
     exposure = np.zeros(shape)
     lived = [
         (village, sex, min(int(age) + k, CAP), days)
-        for village, sex, age, *by_age in _fetch(_exposure_query(low, high, window))
+        for village, sex, age, *by_age in fetch(_exposure_query(low, high, window))
         for k, days in enumerate(by_age)
         if days
     ]
     _add_up(lived, units, lengths, exposure)
     exposure /= DAYS_PER_YEAR
     deaths = np.zeros(shape)
-    _add_up(_fetch(_deaths_query(low, high, window)), units, lengths, deaths)
+    _add_up(fetch(_deaths_query(low, high, window)), units, lengths, deaths)
     births = np.zeros(shape)
-    _add_up(_fetch(_births_query(low, high, window)), units, lengths, births)
+    _add_up(fetch(_births_query(low, high, window)), units, lengths, births)
     arrived = np.zeros(shape)
     left = np.zeros(shape)
     for length in lengths:
         # A move counts for the units of one level: those its code length names.
         same = {code: i for code, i in units.items() if len(code) == length}
-        _add_up(_fetch(_moves_query(low, high, window, length, True)), same, {length}, arrived)
-        _add_up(_fetch(_moves_query(low, high, window, length, False)), same, {length}, left)
+        _add_up(fetch(_moves_query(low, high, window, length, True)), same, {length}, arrived)
+        _add_up(fetch(_moves_query(low, high, window, length, False)), same, {length}, left)
 
     return {
         code: Measures(

@@ -6,7 +6,7 @@ Recorded figures come from the indicator engine's own measures
 village *and month* over several years at once instead of one period at a time, so
 the audit and the indicators never count an event two ways: a month's recorded births
 here are the ``BIRTHS`` of that village and month. Each query is compiled by Ibis to
-the dialect of Django's connection (``engine.to_sql``) and run on it.
+the dialect of Django's connection and run on it (``engine.fetch``).
 
 Reported figures and census bases are read from ``taizhang.quality.models``.
 """
@@ -20,11 +20,10 @@ from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
-from django.db import connection
 from django.utils.translation import gettext as _
 
 from taizhang.indicators import definitions as d
-from taizhang.indicators.engine import to_sql
+from taizhang.indicators.engine import fetch
 from taizhang.indicators.tables import events, residence_spells
 from taizhang.lib.periods import Period, shift_years, ymd
 from taizhang.orgunits.models import prefix_range
@@ -40,12 +39,6 @@ def span(first: dt.date, last: dt.date) -> Period:
 
 def month_code(ymd_value: int) -> str:
     return str(ymd_value // 100)
-
-
-def _run(expr: ir.Table) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(to_sql(expr))
-        return cursor.fetchall()
 
 
 # ---------------------------------------------------------------------------
@@ -105,7 +98,7 @@ def recorded_monthly(
         measure = ITEM_MEASURES[item]
         records = measure.records(period, length)
         query = _grouped(records, low, high, month=lambda t, m=measure: m.dated(t) // 100)
-        out[item] = {(village, str(month)): int(n) for village, month, n in _run(query)}
+        out[item] = {(village, str(month)): int(n) for village, month, n in fetch(query)}
     return out
 
 
@@ -144,14 +137,14 @@ def pregnancies_monthly(org: str, first: dt.date, last: dt.date) -> dict[tuple[s
     query = joined.group_by(village=joined.village, month=joined.day // 100).aggregate(
         n=joined.count()
     )
-    return {(village, str(month)): int(n) for village, month, n in _run(query)}
+    return {(village, str(month)): int(n) for village, month, n in fetch(query)}
 
 
 def children_aged_0(org: str, day: dt.date) -> dict[str, int]:
     """{village: residents at the end of ``day`` aged 0 that day}."""
     low, high = prefix_range(org)
     records = d.residents_on(day).filter(residence_spells.birth > ymd(shift_years(day, -1)))
-    return {village: int(n) for village, n in _run(_grouped(records, low, high))}
+    return {village: int(n) for village, n in fetch(_grouped(records, low, high))}
 
 
 def births_by_order_and_sex(org: str, period: Period) -> dict[tuple[str, int, str], int]:
@@ -165,7 +158,7 @@ def births_by_order_and_sex(org: str, period: Period) -> dict[tuple[str, int, st
         order=lambda t: ibis.least(t.birth_order, 3),
         sex=lambda t: t.sex,
     )
-    return {(v, int(order), sex): int(n) for v, order, sex, n in _run(query)}
+    return {(v, int(order), sex): int(n) for v, order, sex, n in fetch(query)}
 
 
 # ---------------------------------------------------------------------------
@@ -263,7 +256,7 @@ def cohort_figures(
     query = kept.group_by(unit=unit_of(kept), sex=kept.sex, age=age).aggregate(
         n=kept.count(), **sums(kept, end)
     )
-    for unit, sex, age_, n, *members in _run(query):
+    for unit, sex, age_, n, *members in fetch(query):
         for group, m in zip(groups, members, strict=True):
             if group.sex is not None and group.sex != sex:
                 continue
@@ -283,7 +276,7 @@ def cohort_figures(
         base = records.base
         kept = base.filter(*records.conditions, base.village >= low, base.village < high)
         query = kept.group_by(unit=unit_of(kept)).aggregate(**sums(kept, end))
-        for unit, *counts in _run(query):
+        for unit, *counts in fetch(query):
             for group, n in zip(groups, counts, strict=True):
                 setattr(figure(unit, group), name, int(n or 0))
     return figures
