@@ -516,3 +516,17 @@ class TestEveryTarget:
             "row 1: date: followup event on 1980-03-20 is before the person's birth on 1990-05-05"
         )
         assert not ReturnedRow.objects.exists()
+
+
+def test_a_page_shows_the_counts_in_the_users_language():
+    from django.utils import translation
+
+    from taizhang.ledgers.returns import ReturnResult
+
+    result = ReturnResult(name="checkup.xlsx")
+    result.counts.update(applied=2, pending=5, events=2)
+    # The command prints the keys; a page the user's words (zero counts past the first
+    # three are left out).
+    assert result.summary() == "applied 2, already returned 0, pending 5, events 2"
+    with translation.override("zh-hans"):
+        assert result.summary(translated=True) == "已登记 2，此前已回收 0，待填 5，事件 2"

@@ -44,6 +44,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
 from taizhang.accounts.scope import in_area, user_org_code
@@ -84,6 +85,25 @@ COUNTS = (
     "reports_unchanged",
     "notes",
 )
+# The counts as a page shows them (the command prints the keys).
+COUNT_LABELS = {
+    "applied": gettext_lazy("applied"),
+    "already_returned": gettext_lazy("already returned"),
+    "pending": gettext_lazy("pending"),
+    "events": gettext_lazy("events"),
+    "events_unchanged": gettext_lazy("events unchanged"),
+    "children_created": gettext_lazy("children created"),
+    "payments": gettext_lazy("payments"),
+    "payments_unchanged": gettext_lazy("payments unchanged"),
+    "return_visits": gettext_lazy("return visits"),
+    "return_visits_unchanged": gettext_lazy("return visits unchanged"),
+    "support_results": gettext_lazy("support results"),
+    "support_results_unchanged": gettext_lazy("support results unchanged"),
+    "reports": gettext_lazy("reports"),
+    "reports_changed": gettext_lazy("reports changed"),
+    "reports_unchanged": gettext_lazy("reports unchanged"),
+    "notes": gettext_lazy("notes"),
+}
 
 
 @dataclass
@@ -128,9 +148,12 @@ class ReturnResult:
     def ok(self) -> bool:
         return not self.errors
 
-    def summary(self) -> str:
-        """The counts in one line: ``applied 3, pending 9, events 3``."""
+    def summary(self, *, translated: bool = False) -> str:
+        """The counts in one line: ``applied 3, pending 9, events 3`` (in the user's
+        language when ``translated``)."""
         shown = [(k, v) for k, v in self.counts.items() if v or k in COUNTS[:3]]
+        if translated:
+            return _(", ").join(f"{COUNT_LABELS[k]} {v}" for k, v in shown)
         return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in shown)
 
 

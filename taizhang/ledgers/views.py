@@ -182,13 +182,13 @@ def upload_return(request: HttpRequest, village: str, month: str) -> HttpRespons
         messages.info(
             request,
             _("%(file)s (%(title)s) checked, nothing recorded: %(counts)s.")
-            % {"file": result.name, "title": title, "counts": result.summary()},
+            % {"file": result.name, "title": title, "counts": result.summary(translated=True)},
         )
     else:
         messages.success(
             request,
             _("%(file)s (%(title)s) returned: %(counts)s.")
-            % {"file": result.name, "title": title, "counts": result.summary()},
+            % {"file": result.name, "title": title, "counts": result.summary(translated=True)},
         )
     for notice in result.notices:
         messages.warning(request, _("%(notice)s (pending)") % {"notice": notice})
