@@ -21,7 +21,7 @@ anything against a quota.
 
 from __future__ import annotations
 
-from taizhang.indicators.definitions import STOP_REASONS
+from taizhang.indicators.definitions import METHOD_NAMES, STOP_REASON_NAMES_EN, STOP_REASONS
 from taizhang.ledgers import lists
 from taizhang.ledgers.base import Choice, Column, FillColumn, Ledger, Return
 from taizhang.register.models import LifeStage, Method
@@ -31,28 +31,11 @@ TEMPLATE_VERSION = "2026.1"
 # ---------------------------------------------------------------------------
 # Coded answers
 
-_METHODS_EN = {
-    "iud": "IUD",
-    "implant": "implant",
-    "injectable": "injectable",
-    "pill": "pill",
-    "condom": "condom",
-    "female_sterilization": "female sterilisation",
-    "male_sterilization": "male sterilisation",
-    "other": "other method",
-}
-METHODS = tuple(Choice(code, str(zh), _METHODS_EN[code]) for code, zh in Method.choices)
-_STOP_EN = {
-    "planning": "planning a pregnancy",
-    "switch": "switching method",
-    "side_effects": "side effects",
-    "own_wish": "own wish",
-    "failure": "method failure",
-    "menopause": "menopause",
-}
+# The names the report forms print (definitions.METHOD_NAMES, STOP_REASON_NAMES_EN).
+METHODS = tuple(Choice(code, str(zh), METHOD_NAMES[code][1]) for code, zh in Method.choices)
 # The register keeps a stop reason in words (definitions.STOP_REASONS).
 STOP_REASON_CHOICES = tuple(
-    Choice(code, zh, _STOP_EN[code], stored=zh) for code, zh in STOP_REASONS.items()
+    Choice(code, zh, STOP_REASON_NAMES_EN[code], stored=zh) for code, zh in STOP_REASONS.items()
 )
 YES_NO = (Choice("yes", "是", "yes"), Choice("no", "否", "no"))
 OUTCOMES = (
