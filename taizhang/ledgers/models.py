@@ -21,6 +21,20 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+def _account() -> models.ForeignKey:
+    """Who made, returned or recorded something: bookkeeping rows, never deleted, so
+    neither a constraint nor an index."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+
+
 class Direction(models.TextChoices):
     GENERATED = "generated", _("Generated")
     RETURNED = "returned", _("Returned")
@@ -50,15 +64,7 @@ class LedgerFile(models.Model):
     rows = models.PositiveIntegerField()
     template_version = models.CharField(max_length=20)
     created_at = models.DateTimeField()
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_constraint=False,  # bookkeeping rows, never deleted
-        db_index=False,
-    )
+    created_by = _account()
     source = models.CharField(max_length=100, blank=True)  # "cli", an IP address, ...
     state = models.CharField(max_length=10, choices=FileState.choices, default=FileState.KEPT)
     purged_at = models.DateTimeField(null=True, blank=True)
@@ -105,15 +111,7 @@ class FamilySupport(models.Model):
     result_on = models.DateField(null=True, blank=True)  # when it was completed or ended
     result_note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
+    created_by = _account()
 
     class Meta:
         ordering = ["start", "id"]
@@ -138,15 +136,7 @@ class ReturnedRow(models.Model):
     file = models.ForeignKey(LedgerFile, on_delete=models.PROTECT, related_name="returned_rows")
     row = models.PositiveIntegerField()  # the row in that file (1 = the first under the header)
     returned_at = models.DateTimeField()
-    returned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
+    returned_by = _account()
 
     class Meta:
         ordering = ["village", "month", "kind", "row"]
@@ -187,15 +177,7 @@ class Attendance(models.Model):
     )
     by = models.CharField(max_length=10, choices=CheckInBy.choices)
     recorded_at = models.DateTimeField()
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
+    recorded_by = _account()
 
     class Meta:
         ordering = ["-recorded_at", "-id"]
