@@ -67,17 +67,15 @@ def prepare(args, env: dict[str, str]) -> None:
     print(f"Database migrated in {time.perf_counter() - began:.1f} s.")
     if args.no_reports:
         return
-    from django.utils import timezone
-
+    from taizhang import clock
     from taizhang.quality.models import ReportedFigure
     from taizhang.synthetic.quality import write_quality
-    from taizhang.synthetic.simulate import END
 
     if ReportedFigure.objects.exists():
         print("The register already holds report forms: used as they are.")
         return
     began = time.perf_counter()
-    made = write_quality(args.seed, max(timezone.localdate(), END))
+    made = write_quality(args.seed, clock.today())
     print(
         f"Wrote {made['reported_figures']:,} reported figures and {made['census_cells']:,} "
         f"census cells in {time.perf_counter() - began:.1f} s (not counted)."

@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from taizhang import config
+from taizhang import clock, config
 
 BASE_DIR = config.data_dir()
 
@@ -73,7 +73,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-TIME_ZONE = os.environ.get("TAIZHANG_TIME_ZONE", "Asia/Shanghai")
+TIME_ZONE = clock.zone_name()
 USE_I18N = True
 USE_TZ = True
 

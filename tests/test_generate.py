@@ -160,8 +160,8 @@ def test_it_keeps_every_event_within_the_simulated_years(small_county):
     # Only the opening state (marriages, methods in use, pregnancies under way) is older.
     opening = {simulate.K["marriage"], simulate.K["method_start"], simulate.K["pregnancy"]}
     assert set(np.unique(c.kind[~after_start]).tolist()) <= opening
-    assert c.day.max() <= simulate.END_DAY
-    assert (c.recorded >= c.day).all() and c.recorded.max() <= simulate.END_DAY
+    assert c.day.max() <= c.end.toordinal() == simulate.END.toordinal()
+    assert (c.recorded >= c.day).all() and c.recorded.max() <= c.end.toordinal()
 
 
 def test_it_groups_people_in_households_of_about_three(small_county):
@@ -174,7 +174,7 @@ def test_it_groups_people_in_households_of_about_three(small_county):
 
 def test_it_gives_phones_to_most_adults(small_county):
     c = small_county
-    age = simulate.age_on(c.birth, np.full(c.persons, simulate.END_DAY))
+    age = simulate.age_on(c.birth, np.full(c.persons, c.end.toordinal()))
     adults = age >= 18
     assert (c.phone[adults] > 0).mean() > 0.8
     assert (c.phone[age < 16] == 0).all()

@@ -8,11 +8,11 @@ from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from taizhang import clock
 from taizhang.accounts.decorators import public_view
 from taizhang.accounts.models import LoginLock
 from taizhang.audit.actions import record as audit
@@ -26,7 +26,7 @@ def login(request):
     if request.method == "POST":
         username = request.POST.get("username", "")[:150]
         lock, _created = LoginLock.objects.get_or_create(username=username)
-        now = timezone.now()
+        now = clock.now()
         if lock.locked_until and lock.locked_until > now:
             locked = True
             form = AuthenticationForm(request)

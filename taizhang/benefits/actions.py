@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Substr
-from django.utils import timezone
 
+from taizhang import clock
 from taizhang.audit.actions import record as audit
 from taizhang.benefits import eligibility
 from taizhang.benefits.models import (
@@ -473,7 +473,7 @@ def _new_payments(
 def _journal_payments(entries: list[tuple[int, str, dt.date, dict]], *, user) -> None:
     """Append (payment id, action, date, detail) entries to the payments' journal."""
     adapt = db.date_adapter()
-    at = db.adapt_datetime(timezone.now())
+    at = db.adapt_datetime(clock.now())
     by = user.pk if user is not None else None
     db.insert_rows(
         PaymentAction._meta.db_table,

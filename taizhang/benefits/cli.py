@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from taizhang import clock
 from taizhang.cli import setup_django, user_errors
 
 benefits_app = typer.Typer(
@@ -41,9 +42,8 @@ def _account():
 
 
 def _today():
-    from django.utils import timezone
 
-    return timezone.localdate()
+    return clock.today()
 
 
 @benefits_app.command("propose")

@@ -16,11 +16,11 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from taizhang import clock
 from taizhang.accounts.decorators import area_view
 from taizhang.accounts.scope import user_org_code
 from taizhang.audit.actions import record_request, request_source
@@ -86,7 +86,7 @@ def _verifier_post(request: HttpRequest, form_class, back: str, act, after=None)
         return redirect(back)
     data = form.cleaned_data
     try:
-        done = act(data, timezone.localdate())
+        done = act(data, clock.today())
     except UserError as e:
         messages.error(request, str(e))
     else:
@@ -127,7 +127,7 @@ def home(request: HttpRequest) -> HttpResponse:
     rows = rows.select_related("person").order_by("village", "scheme", "person__name", "pk")
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = _labelled(page.object_list)
-    today = timezone.localdate()
+    today = clock.today()
     propose = ProposeForm(
         user=user,
         initial={"month": str(previous_month(month_of(today))), "org": user_org_code(user)},
@@ -193,7 +193,7 @@ def _verify(request: HttpRequest, pk: int, act) -> HttpResponse:
     e = get_enrolment_for_user(request.user, pk)
     _verifier(request)
     try:
-        act(e, request.user, timezone.localdate())
+        act(e, request.user, clock.today())
     except UserError as err:
         messages.error(request, str(err))
     else:
@@ -225,7 +225,7 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 def month(request: HttpRequest) -> HttpResponse:
     """The payment list of a month for an org unit, with the outcome form per payment."""
     user = request.user
-    today = timezone.localdate()
+    today = clock.today()
     form = MonthForm(request.GET or None, user=user, initial={"month": str(month_of(today))})
     payments = []
     if form.is_bound and form.is_valid():
@@ -278,7 +278,7 @@ def record_payment(request: HttpRequest, pk: int) -> HttpResponse:
                 channel=data["channel"],
                 reference=data["reference"],
                 user=request.user,
-                today=timezone.localdate(),
+                today=clock.today(),
                 source=request_source(request),
             )
         except UserError as e:
@@ -296,7 +296,7 @@ def record_payment(request: HttpRequest, pk: int) -> HttpResponse:
 def arrears(request: HttpRequest) -> HttpResponse:
     """Payments due and not paid, per beneficiary, ended enrolments included."""
     user = request.user
-    as_of = timezone.localdate()
+    as_of = clock.today()
     form = ArrearsForm(request.GET or None, user=user, initial={"as_of": as_of})
     rows = []
     if not form.is_bound or form.is_valid():

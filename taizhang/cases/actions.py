@@ -27,9 +27,9 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from taizhang import clock
 from taizhang import config as taizhang_config
 from taizhang.accounts.scope import user_org_code
 from taizhang.audit.actions import record as audit
@@ -151,7 +151,7 @@ def _choice(value: str, choices, what: str) -> str:
 
 
 def _today(today: dt.date | None) -> dt.date:
-    return today or timezone.localdate()
+    return today or clock.today()
 
 
 # ---------------------------------------------------------------------------
@@ -160,7 +160,7 @@ def _today(today: dt.date | None) -> dt.date:
 
 def _journal(case: Case, action: str, on: dt.date, user, /, **detail) -> CaseAction:
     entry = CaseAction.objects.create(
-        case=case, action=action, on=on, at=timezone.now(), by=user, detail=detail
+        case=case, action=action, on=on, at=clock.now(), by=user, detail=detail
     )
     audit(
         f"case_{action}",

@@ -49,15 +49,15 @@ def overdue_command(
 
     _check_format(fmt)
     setup_django()
-    from django.utils import timezone
 
+    from taizhang import clock
     from taizhang.cases.reports import overdue
     from taizhang.errors import UserError
     from taizhang.lib.periods import DateError, parse_date
 
     with user_errors():
         try:
-            day = parse_date(as_of) if as_of else timezone.localdate()
+            day = parse_date(as_of) if as_of else clock.today()
         except DateError as e:
             raise UserError(f"--as-of: {e}") from None
         lists = overdue(_org(org), day)

@@ -18,9 +18,9 @@ from django.db import transaction
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from taizhang import clock
 from taizhang.accounts.decorators import area_view
 from taizhang.accounts.scope import in_area, user_org_code
 from taizhang.audit.actions import record_request
@@ -67,7 +67,7 @@ def filter_cases(cases, data: dict, today: dt.date):
 @area_view
 def home(request: HttpRequest) -> HttpResponse:
     """The cases of the user's area, filtered and paginated, with counts by state."""
-    today = timezone.localdate()
+    today = clock.today()
     form = CaseFilterForm(request.GET or None, user=request.user)
     mine = cases_for(request.user)
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
@@ -88,7 +88,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def new(request: HttpRequest) -> HttpResponse:
     """Intake of a petition (with an optional attachment)."""
     user = request.user
-    today = timezone.localdate()
+    today = clock.today()
     form = IntakeForm(request.POST or None, request.FILES or None, user=user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -203,7 +203,7 @@ def _detail_page(request, case: Case, forms: dict | None = None, status: int = 2
         "action_forms": action_forms,
         "repeat_of": visible_cases.filter(pk=case.repeat_of_id).first(),
         "repeats": list(visible_cases.filter(repeat_of=case).order_by("received_on")),
-        "today": timezone.localdate(),
+        "today": clock.today(),
     }
     return render(request, "cases/detail.html", context, status=status)
 
@@ -238,7 +238,7 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 
 def _take(action: str, case: Case, data: dict, user):
-    today = timezone.localdate()
+    today = clock.today()
     common = {"user": user, "today": today}
     if action == "attach":
         return actions.attach(case, data["file"], **common)
@@ -307,7 +307,7 @@ def _org_in_area(user, code: str) -> str:
 @area_view
 def overdue_page(request: HttpRequest) -> HttpResponse:
     user = request.user
-    today = timezone.localdate()
+    today = clock.today()
     initial = {"org": user_org_code(user), "as_of": today}
     form = OverdueForm(request.GET or initial, user=user)
     lists = None
@@ -325,7 +325,7 @@ def overdue_page(request: HttpRequest) -> HttpResponse:
 @area_view
 def report(request: HttpRequest) -> HttpResponse:
     user = request.user
-    initial = {"org": user_org_code(user), "period": str(timezone.localdate().year)}
+    initial = {"org": user_org_code(user), "period": str(clock.today().year)}
     form = ReportForm(request.GET or initial, user=user)
     result = None
     if form.is_valid():

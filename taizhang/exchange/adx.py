@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
+from taizhang import clock
 from taizhang.errors import UserError
 from taizhang.exchange.mapping import Mapping
 from taizhang.exchange.values import Group, collect
@@ -52,7 +53,7 @@ def to_adx(groups: Sequence[Group], exported: dt.datetime | None = None) -> byte
         raise UserError(
             "there is nothing to export: the mapping names no data element for any value."
         )
-    stamp = exported or dt.datetime.now(dt.UTC)
+    stamp = exported or clock.now()
     # Unprefixed tags with the ADX namespace declared as the default one on the root.
     root = ET.Element("adx", xmlns=ADX_NAMESPACE, exported=stamp.isoformat(timespec="seconds"))
     for group in kept:

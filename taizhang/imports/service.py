@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import transaction
-from django.utils import timezone
 
+from taizhang import clock
 from taizhang.audit.actions import record as audit
 from taizhang.imports.models import ImportBatch
 from taizhang.imports.readers import FileError, Table, collector_paused, read_table, sha256_of
@@ -155,7 +155,7 @@ def _import_table(table: Table, path: Path, *, user, dry_run: bool, progress) ->
                 rows=len(table.rows),
                 user=user,
             )
-            ctx = Context(table, errors, user, batch, timezone.localdate(), progress)
+            ctx = Context(table, errors, user, batch, clock.today(), progress)
             counts = runners[table.kind](ctx)
             result.counts = counts
             if errors:

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from taizhang import config
+from taizhang import clock, config
 from taizhang.audit.actions import record as audit
 from taizhang.errors import UserError
 from taizhang.ledgers.models import Direction, FileState, LedgerFile
@@ -101,7 +101,7 @@ def store(
     answers: LedgerFile | None = None,
 ) -> LedgerFile:
     """Store one file in the archive and record it."""
-    created_at = created_at or timezone.now()
+    created_at = created_at or clock.now()
     sha256 = hashlib.sha256(content).hexdigest()
     stamp = timezone.localtime(created_at).strftime("%Y%m%dT%H%M%S")
     folder = Path(f"{month:06d}") / village
@@ -147,7 +147,7 @@ class PurgeResult:
 
 def expired(today: dt.date | None = None) -> tuple[dt.date, list[LedgerFile]]:
     """The cut-off day and the kept files stored before it, oldest first."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     cutoff = months_before(today, retention_months())
     start = dt.datetime.combine(cutoff, dt.time.min, tzinfo=timezone.get_current_timezone())
     records = LedgerFile.objects.filter(state=FileState.KEPT, created_at__lt=start).order_by(
@@ -165,7 +165,7 @@ def purge(
     result = PurgeResult(cutoff, retention_months(), records, apply)
     if not apply or not records:
         return result
-    now = timezone.now()
+    now = clock.now()
     # The files go inside the transaction that marks their records: should it fail, the
     # records still say "kept" and the next purge removes what is left.
     with transaction.atomic():

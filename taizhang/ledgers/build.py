@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from taizhang import clock
 from taizhang.errors import UserError
 from taizhang.ledgers.base import Ledger, Request, Row
 from taizhang.ledgers.declarations import LEDGERS, TEMPLATE_VERSION
@@ -100,7 +101,7 @@ def month_of(text: str, *, today: dt.date | None = None) -> periods.Period:
         raise UserError(
             _("%(code)s is not a month: use YYYYMM, e.g. 202611.") % {"code": period.code}
         )
-    today = today or timezone.localdate()
+    today = today or clock.today()
     next_month = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     if period.start > next_month:
         raise UserError(
@@ -148,7 +149,7 @@ def build_many(
         u.code: u
         for u in OrgUnit.objects.filter(code__in={c[:6] for c in codes} | {c[:9] for c in codes})
     }
-    generated_at = timezone.localtime(now or timezone.now())
+    generated_at = (now or clock.now()).astimezone(clock.zone())
     return {
         v.code: LedgerDoc(
             ledger=ledger,

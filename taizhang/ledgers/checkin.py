@@ -19,9 +19,9 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from taizhang import clock
 from taizhang.accounts.scope import persons_for, user_org_code
 from taizhang.audit.actions import record as audit
 from taizhang.errors import UserError
@@ -149,7 +149,7 @@ def check_in(
                 village=person.current_village,
                 event_id=event_id,
                 by=found.by,
-                recorded_at=timezone.now(),
+                recorded_at=clock.now(),
                 recorded_by=user,
             )
             audit(

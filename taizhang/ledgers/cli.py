@@ -1,5 +1,6 @@
-"""``taizhang ledger``, ``taizhang ledgers``, ``taizhang ledger-return`` and ``taizhang
-purge``: thin shells over ``taizhang.ledgers.service``, ``returns`` and ``archive``."""
+"""``taizhang ledger``, ``taizhang ledgers``, ``taizhang ledger-return``, ``taizhang
+purge`` and ``taizhang handbook``: thin shells over ``taizhang.ledgers.service``,
+``returns``, ``archive`` and ``handbook``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def register(app: typer.Typer) -> None:
     app.command("ledgers")(ledgers_command)
     app.command("ledger-return")(ledger_return_command)
     app.command("purge")(purge_command)
+    app.command("handbook")(handbook_command)
 
 
 def _account(username: str | None):
@@ -225,3 +227,28 @@ def purge_command(
         typer.echo(f"{summary}: removed; their records are marked purged.")
     else:
         typer.echo(f"{summary}. Dry run: nothing removed (add --apply to remove them).")
+
+
+def handbook_command(
+    output: Annotated[Path, typer.Option("-o", "--output", help="the PDF file to write")] = Path(
+        "handbook.pdf"
+    ),
+) -> None:
+    """Write the ledger handbook (台帐手册) as an A4 PDF: what each ledger lists and why, how
+    to fill it in and return it, check-in, privacy and the voluntary principle, in Chinese.
+    The same text as the page /ledgers/handbook/."""
+    from taizhang.cli import fail, setup_django, user_errors
+
+    folder = output.parent
+    if not folder.is_dir():
+        fail(f"The folder {folder} does not exist: create it or choose another -o.", 1)
+    setup_django(migrate=False)  # the handbook holds no one's data: no database needed
+    from taizhang.ledgers import handbook
+
+    with user_errors():
+        content = handbook.to_pdf()
+    try:
+        output.write_bytes(content)
+    except OSError as e:
+        fail(f"{output}: {e.strerror or e}", 1)
+    typer.echo(f"wrote {output}")

@@ -47,6 +47,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
+from taizhang import clock
 from taizhang.accounts.scope import in_area, user_org_code
 from taizhang.audit.actions import record as audit
 from taizhang.errors import UserError
@@ -401,7 +402,7 @@ def return_file(
     """Read a filled-in ledger back and apply it (see the module's rules). ``village`` and
     ``month``, when given, are the ones the file must be for. Returns the counts, or the
     errors (and then nothing is written)."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     result = ReturnResult(name=name, dry_run=dry_run)
     try:
         doc = read_file(content, name)

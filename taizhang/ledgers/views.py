@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from taizhang import clock
 from taizhang.accounts.decorators import area_view
 from taizhang.accounts.scope import get_org_unit_for_user, org_units_for, user_org_code
 from taizhang.audit.actions import request_source
@@ -39,11 +40,11 @@ from taizhang.register.models import LifeStage
 
 def _month(code: str) -> periods.Period:
     """The month of a URL or form (``YYYYMM``, up to next month), or ``UserError``."""
-    return month_of(code, today=timezone.localdate())
+    return month_of(code, today=clock.today())
 
 
 def _this_month() -> str:
-    return f"{timezone.localdate():%Y%m}"
+    return f"{clock.today():%Y%m}"
 
 
 def _shift(period: periods.Period, months: int) -> str:
@@ -222,7 +223,7 @@ def check_in(request: HttpRequest) -> HttpResponse:
     """Check a person in at a session: by a scanned row key or a typed ID number. With htmx
     only the list of the session's check-ins (and the outcome) is sent back."""
     user = request.user
-    today = timezone.localdate()
+    today = clock.today()
     session = _session(request, today)
     outcome, error, status_code = "", "", 200
     if request.method == "POST":
@@ -289,3 +290,26 @@ def check_in(request: HttpRequest) -> HttpResponse:
     }
     template = "ledgers/_checkins.html" if request.htmx else "ledgers/check_in.html"
     return render(request, template, context, status=status_code)
+
+
+# ---------------------------------------------------------------------------
+# The handbook (台帐手册)
+
+
+@area_view
+def handbook_page(request: HttpRequest) -> HttpResponse:
+    """The ledger handbook, in Chinese whatever the interface language. It holds no one's
+    data (the same for every user), so it needs a login and nothing of the area."""
+    from taizhang.ledgers import handbook
+
+    return render(request, "ledgers/handbook.html", handbook.context())
+
+
+@area_view
+def handbook_pdf(request: HttpRequest) -> HttpResponse:
+    """The ledger handbook as an A4 PDF."""
+    from taizhang.ledgers import handbook
+
+    response = HttpResponse(handbook.to_pdf(), content_type=CONTENT_TYPES["pdf"])
+    response["Content-Disposition"] = f'attachment; filename="{handbook.FILENAME}"'
+    return response

@@ -17,6 +17,8 @@ import functools
 import operator
 import unicodedata
 
+from taizhang import clock
+
 __all__ = [
     "IDNumberError",
     "birth_date",
@@ -89,7 +91,7 @@ def normalize(raw: str, *, today: dt.date | None = None) -> str:
             )
     else:
         raise IDNumberError(f"must have 18 characters (or 15 for an old ID), not {len(text)}")
-    _check_birth_date(id18[6:14], today or dt.date.today())
+    _check_birth_date(id18[6:14], today or clock.today())
     expected = _check_char(id18[:17])
     if id18[17] != expected:
         message = f"the check digit is wrong (expected {expected})"

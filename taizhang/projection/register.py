@@ -44,6 +44,7 @@ import ibis.expr.types as ir
 import numpy as np
 from django.utils.translation import gettext as _
 
+from taizhang import clock
 from taizhang.errors import UserError
 from taizhang.indicators.definitions import moves_in, moves_out
 from taizhang.indicators.engine import fetch
@@ -118,7 +119,7 @@ def reference_of(code: str) -> str:
 
 
 def check_base_year(base_year: int, today: dt.date | None = None) -> None:
-    today = today or dt.date.today()
+    today = today or clock.today()
     if base_year >= today.year:
         raise UserError(
             _(

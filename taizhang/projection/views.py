@@ -11,9 +11,9 @@ import datetime as dt
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from taizhang import clock
 from taizhang.accounts.decorators import area_view
 from taizhang.accounts.scope import get_org_unit_for_user, org_units_for, user_org_code
 from taizhang.errors import UserError
@@ -136,7 +136,7 @@ def _charts(report: dict) -> dict:
 @area_view
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
-    today = timezone.localdate()
+    today = clock.today()
     org = request.GET.get("org") or user_org_code(user)
     unit = get_org_unit_for_user(user, org)
     context = {

@@ -20,6 +20,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from taizhang import clock
 from taizhang.audit.actions import record as audit
 from taizhang.errors import UserError
 from taizhang.orgunits.models import OrgUnit
@@ -134,7 +135,7 @@ def record_reports(
     """Record report values (each (org, period, item) at most once). Returns how many were
     new, changed (a new version) and unchanged. Raises ``UserError`` for a value that is
     not valid (nothing is written then)."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     keys = [(r.org, r.period, r.item) for r in reports]
     if len(set(keys)) != len(keys):
         raise UserError(_("the same org unit, month and item is given twice"))
@@ -146,7 +147,7 @@ def record_reports(
                 % {"org": report.org}
             )
     check_reports(reports, today)
-    now = timezone.now()
+    now = clock.now()
     counts = {"reports": 0, "changed": 0, "unchanged": 0}
     changes = []
     with transaction.atomic():
@@ -255,7 +256,7 @@ def record_census(
     """Record census cells; every (org unit, year) touched must then have all its cells
     (both sexes, ages 0-84 and 85+). Returns how many cells were new, changed and
     unchanged. Raises ``UserError`` (nothing written) for a bad cell or an incomplete base."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     keys = [(c.org, c.year, c.sex, c.age) for c in cells]
     if len(set(keys)) != len(keys):
         raise UserError(_("the same org unit, year, sex and age is given twice"))
@@ -267,7 +268,7 @@ def record_census(
                 % {"org": cell.org}
             )
         check_census(cell, today)
-    now = timezone.now()
+    now = clock.now()
     counts = {"census_cells": 0, "changed": 0, "unchanged": 0}
     changes = []
     with transaction.atomic():

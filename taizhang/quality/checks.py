@@ -38,6 +38,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from taizhang import clock
 from taizhang.errors import UserError
 from taizhang.indicators import engine
 from taizhang.lib.periods import Period, shift_years
@@ -209,7 +210,7 @@ def make_scope(org: str, period: str, today: dt.date | None = None) -> Scope:
     return Scope(
         unit=unit,
         period=the_period,
-        today=today or timezone.localdate(),
+        today=today or clock.today(),
         villages=villages,
         townships=townships,
         areas=townships or [unit.code],

@@ -21,10 +21,10 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from taizhang import clock
 from taizhang.accounts.decorators import area_view
 from taizhang.accounts.scope import get_org_unit_for_user, user_org_code
 from taizhang.audit.actions import record_request
@@ -42,7 +42,7 @@ CACHE_SECONDS = 6 * 3600
 
 
 def default_year(today: dt.date | None = None) -> str:
-    return str((today or timezone.localdate()).year - 1)
+    return str((today or clock.today()).year - 1)
 
 
 def data_version() -> tuple | None:
@@ -307,7 +307,7 @@ def download(request: HttpRequest) -> HttpResponse:
 
 
 def last_month(today: dt.date | None = None) -> str:
-    first = (today or timezone.localdate()).replace(day=1) - dt.timedelta(days=1)
+    first = (today or clock.today()).replace(day=1) - dt.timedelta(days=1)
     return f"{first.year}{first.month:02d}"
 
 
@@ -341,7 +341,7 @@ def reports(request: HttpRequest) -> HttpResponse:
                     period,
                     item,
                     form.cleaned_data[item],
-                    timezone.now(),
+                    clock.now(),
                     (user.get_full_name() or user.username)[:100],
                 )
                 for item in ITEMS
@@ -396,7 +396,7 @@ def _recorded_month(org: str, period: str) -> dict[str, int]:
     """What the register records for the unit in the month (the indicator engine's
     counts), or {} for a month that has not ended."""
     first = actions.month_first_day(period)
-    if first is None or actions.next_month(first) > timezone.localdate():
+    if first is None or actions.next_month(first) > clock.today():
         return {}
     last = actions.next_month(first) - dt.timedelta(days=1)
     out = {}

@@ -17,8 +17,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.utils import timezone
 
+from taizhang import clock
 from taizhang.audit.actions import record as audit
 from taizhang.lib import crypto
 from taizhang.lib.periods import ymd
@@ -89,7 +89,7 @@ def insert_persons(
 ) -> None:
     """Write new persons. With ``today``, also their derived state: new persons have no
     events yet, so they live in their village from birth."""
-    now = db.adapt_datetime(timezone.now())
+    now = db.adapt_datetime(clock.now())
     adapt_date = db.date_adapter()
     user_id = user.pk if user else None
     batch_id = batch.pk if batch else None
@@ -294,7 +294,7 @@ def record_events(
     their village is their mother's on the day of birth. Returns the counts written, or
     the problems found (then nothing is written). The caller holds the transaction.
     """
-    today = today or timezone.localdate()
+    today = today or clock.today()
     new_children = dict(new_children or {})
     outcome = Outcome()
 
@@ -368,7 +368,7 @@ def record_events(
         return outcome
 
     # 5. Write the events, the new children and everyone's rebuilt spells.
-    recorded_now = timezone.now()
+    recorded_now = clock.now()
     if new_children:
         insert_persons(list(new_children.values()), user=user, batch=batch)
     # Ids in person order make the person index grow at its end, as the primary key does:
@@ -409,7 +409,7 @@ def correct_event(
     correction is a new event naming it. Nothing is written if the corrected history
     contradicts itself (the problems are returned). The caller holds the transaction.
     """
-    today = today or timezone.localdate()
+    today = today or clock.today()
     original = Event.objects.get(pk=event_id)
     if Event.objects.filter(supersedes_id=event_id).exists():
         raise ValueError(f"event {event_id} has already been corrected")
@@ -424,7 +424,7 @@ def correct_event(
     outcome = Outcome(counts={"events": 1})
     try:
         with transaction.atomic():
-            _insert_events([correction], user=user, batch=None, now=timezone.now())
+            _insert_events([correction], user=user, batch=None, now=clock.now())
             derived = rebuild(affected, today=today)
             outcome.problems = [p for d in derived.values() for p in d.problems]
             if outcome.problems:
@@ -451,7 +451,7 @@ class _Refused(Exception):
 
 def rebuild(person_ids, *, today: dt.date | None = None) -> dict[int, Derived]:
     """Rebuild the derived spells of these persons from their events (after a correction)."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     ids = list(person_ids)
     facts = load_person_facts(ids)
     timelines, spouses_of, deaths = _timelines(load_events(ids), known_persons=facts)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
+from taizhang import clock
 from taizhang.lib.periods import ymd
 from taizhang.register.models import (
     FEMALE_ONLY_METHODS,
@@ -187,7 +188,7 @@ def derive(
     ``spouse_deaths`` gives the death dates of registered spouses, so a death widows the
     survivor without an event of their own.
     """
-    today = today or dt.date.today()
+    today = today or clock.today()
     out = Derived()
     timeline = list(events)
     for spouse, day in (spouse_deaths or {}).items():

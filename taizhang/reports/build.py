@@ -21,8 +21,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.apps import apps
-from django.utils import timezone
 
+from taizhang import clock
 from taizhang.errors import UserError
 from taizhang.indicators import engine
 from taizhang.orgunits.models import LEVEL_NAMES, OrgUnit
@@ -80,7 +80,7 @@ def build_report(name: str, org: str, period: str, *, now: dt.datetime | None = 
     form = get_form(name)
     code = check_period(form, period)
     unit = engine.get_org_unit(org)
-    generated = timezone.localtime(now or timezone.now()).isoformat(timespec="seconds")
+    generated = (now or clock.now()).astimezone(clock.zone()).isoformat(timespec="seconds")
     report = {
         "report": form.name,
         "title_zh": form.title_zh,

@@ -9,9 +9,9 @@ import datetime as dt
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import get_language
 
+from taizhang import clock
 from taizhang.accounts.decorators import area_view
 from taizhang.accounts.scope import get_org_unit_for_user, org_units_for, user_org_code
 from taizhang.audit.actions import record_request
@@ -44,7 +44,7 @@ def _report_for(request: HttpRequest) -> tuple[dict, dict]:
     unit = get_org_unit_for_user(user, org)
     period = request.GET.get("period", "").strip()
     if form is not None and not period:
-        period = last_full_period(form, timezone.localdate())
+        period = last_full_period(form, clock.today())
     chosen = {"form": form.name if form else "", "org": unit.code, "period": period}
     report = build_report(form.name, unit.code, period) if form is not None else {}
     return chosen, report

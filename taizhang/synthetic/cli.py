@@ -70,7 +70,6 @@ def generate_county(*, persons: int = DEFAULT_PERSONS, seed: int = 1) -> None:
 def summary_lines(result, elapsed: float) -> list[str]:
     """What was generated, and the indicators of the last full year it covers."""
     from taizhang.indicators.engine import compute
-    from taizhang.synthetic.simulate import END
 
     county = result.county
     geo = county.geography
@@ -89,7 +88,7 @@ def summary_lines(result, elapsed: float) -> list[str]:
             f"enrolments ({made.get('rejected', 0):,} candidates rejected), "
             f"{made.get('payments', 0):,} payment outcomes recorded."
         )
-    year = str(END.year - 1)
+    year = str(last_full_year(county.end))
     figures = {
         row["code"]: row
         for row in compute(geo.county[0], year, codes=FIGURES + SERVICE_FIGURES)["indicators"]
@@ -108,6 +107,11 @@ def summary_lines(result, elapsed: float) -> list[str]:
         f"{value('CASE_CLOSURE_RATE')}%."
     )
     return lines
+
+
+def last_full_year(end) -> int:
+    """The last calendar year a county simulated to ``end`` covers whole."""
+    return end.year if (end.month, end.day) == (12, 31) else end.year - 1
 
 
 def _system_account():

@@ -6,7 +6,8 @@ same register and seed.
 
 - **Report forms** of every village and township for every month from January 2022 to
   the last month that has ended: mostly the register's own figures (the indicator
-  engine's counts), submitted on the first to fifth day of the next month — but a few
+  engine's counts), submitted on the first to fifth day of the next month (a form whose
+  day has not come yet is not sent yet) — but a few
   villages miss some months of the last year, a few are late, a few villages report one
   item wrong by one or two in a month, and one township reports 10% more births than it
   recorded in the last full year.
@@ -23,6 +24,7 @@ import datetime as dt
 import numpy as np
 from django.utils import timezone
 
+from taizhang import clock
 from taizhang.orgunits.models import OrgUnit
 from taizhang.quality import actions, figures
 from taizhang.quality.models import ITEMS, OPEN_AGE
@@ -92,6 +94,11 @@ def write_reports(seed: int, today: dt.date, *, user=None) -> int:
     }
     inflated = str(rng.choice(townships)) if townships else ""
     names = dict(units)
+    # Forms are sent by the end of ``today`` (the register's last day), never after now.
+    sent_by = min(
+        clock.now(),
+        timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=1), dt.time())),
+    )
     reports = []
     for unit, _name in units:
         signer = f"{names[unit]}{'卫生室' if len(unit) == 12 else '服务所'}"
@@ -102,6 +109,8 @@ def write_reports(seed: int, today: dt.date, *, user=None) -> int:
             is_late = unit in late and month.year == last_year
             day = int(rng.integers(8, 21)) if is_late else int(rng.integers(1, 6))
             moment = _submitted(month, day, rng)
+            if moment >= sent_by:
+                continue  # not sent yet: the form of last month is due in the days to come
             for item in ITEMS:
                 value = recorded.get((unit, code, item), 0)
                 if unit in wrong and wrong[unit][:2] == (item, month):

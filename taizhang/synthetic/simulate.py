@@ -13,7 +13,7 @@ How the county is made:
   people living alone; the opening state of every married woman of
   reproductive age (how many children she has had, the contraceptive method she
   uses or her pregnancy under way). Villages hold households of about three.
-- **Month by month** until ``END``: registered pregnancies end in a birth (sex
+- **Month by month** until the end day: registered pregnancies end in a birth (sex
   ratio higher for later births, ~1 in 90 twins, ~98% in a facility), a
   miscarriage, a stillbirth or an induced abortion; couples choose methods after
   a birth (IUD first, sterilisation for older women with two children, condoms
@@ -51,11 +51,13 @@ import numpy as np
 from taizhang.synthetic import names
 
 START = dt.date(2021, 1, 1)
-END = dt.date(2026, 11, 29)  # the last day the county is simulated to ("today" of the data)
+# The last day simulated when none is given (``simulate(..., end=...)``); ``taizhang
+# generate`` simulates to the day before the clock's today, so nothing is in the future.
+END = dt.date(2026, 11, 29)
 START_DAY = START.toordinal()
-END_DAY = END.toordinal()
 DAY0 = dt.date(1900, 1, 1).toordinal()
-_TABLE_END = END_DAY + 800  # events are scheduled up to ~9 months past the end
+LAST_END = dt.date(2099, 12, 31)  # the latest end the calendar tables below allow
+_TABLE_END = LAST_END.toordinal() + 800  # events are scheduled up to ~9 months past the end
 NEVER = 2_000_000_000  # a day that never comes (fits int32)
 YEAR = 365.2425
 
@@ -219,16 +221,17 @@ def year_start(year: int) -> int:
     return dt.date(year, 1, 1).toordinal()
 
 
-def months() -> list[tuple[int, int]]:
-    """[first day, day after the last) of each simulated month; the last ends after END."""
+def months(end: dt.date = END) -> list[tuple[int, int]]:
+    """[first day, day after the last) of each simulated month; the last ends after ``end``."""
+    end_day = end.toordinal()
     out = []
     year, month = START.year, START.month
     while True:
         first = dt.date(year, month, 1).toordinal()
-        if first > END_DAY:
+        if first > end_day:
             return out
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        out.append((first, min(dt.date(year, month, 1).toordinal(), END_DAY + 1)))
+        out.append((first, min(dt.date(year, month, 1).toordinal(), end_day + 1)))
 
 
 def mortality(age_years: np.ndarray, sex: np.ndarray) -> np.ndarray:
@@ -292,6 +295,7 @@ class County:
     outside_sex: np.ndarray
     outside_birth: np.ndarray
     outside_region: np.ndarray
+    end: dt.date = END  # the last day simulated
     id_numbers: list[str] = field(default_factory=list)
     outside_id_numbers: list[str] = field(default_factory=list)
 
@@ -309,13 +313,16 @@ class County:
         return {kind: int(n) for kind, n in zip(KINDS, found, strict=True)}
 
 
-def simulate(persons: int, seed: int, *, progress=None) -> County:
-    """The synthetic county of ``persons`` people on 2021-01-01 and their lives to END."""
+def simulate(persons: int, seed: int, *, end: dt.date = END, progress=None) -> County:
+    """The synthetic county of ``persons`` people on 2021-01-01 and their lives to ``end``
+    (the last day simulated)."""
     if persons < 100:
         raise ValueError("a county needs at least 100 persons")
-    sim = Simulation(persons, seed)
+    if not START < end <= LAST_END:
+        raise ValueError(f"a county is simulated from {START} to a day up to {LAST_END}")
+    sim = Simulation(persons, seed, end)
     sim.base_population()
-    steps = months()
+    steps = months(end)
     for i, (first, stop) in enumerate(steps):
         sim.month(first, stop)
         if progress:
@@ -331,8 +338,10 @@ def simulate(persons: int, seed: int, *, progress=None) -> County:
 class Simulation:
     """The county's state while it is simulated: one slot per person in each array."""
 
-    def __init__(self, persons: int, seed: int):
+    def __init__(self, persons: int, seed: int, end: dt.date = END):
         self.rng = np.random.default_rng(seed)
+        self.end = end
+        self.end_day = end.toordinal()
         self.n0 = persons
         self.geo = names.geography()
         self.v_size = np.array([v.size for v in self.geo.villages])
@@ -1503,7 +1512,7 @@ class Simulation:
         """Check-ups, screening, follow-ups and education, from the lives simulated."""
         n = self.n
         self._here_from = self.entry[:n]
-        self._here_until = np.minimum(self.exit[:n], END_DAY + 1)
+        self._here_until = np.minimum(self.exit[:n], self.end_day + 1)
         self._checkups()
         self._screening()
         self._followups()
@@ -1533,12 +1542,12 @@ class Simulation:
         self.emit(kind, people, day, a=a, b=b)
 
     def _years(self) -> range:
-        """The calendar years simulated (the last one up to END)."""
-        return range(START.year, END.year + 1)
+        """The calendar years simulated (the last one up to the end)."""
+        return range(START.year, self.end.year + 1)
 
     def _year_days(self, year: int, count: int) -> np.ndarray:
-        """Days drawn evenly from a year (up to END)."""
-        last = min(year_start(year + 1), END_DAY + 1)
+        """Days drawn evenly from a year (up to the end)."""
+        last = min(year_start(year + 1), self.end_day + 1)
         return self.rng.integers(year_start(year), last, count)
 
     def _checkups(self) -> None:
@@ -1699,7 +1708,7 @@ class Simulation:
         )
         # One event per person, kind and day: the rare repeat (two services of one kind
         # on one day) is dropped; so is anything after the end.
-        keep = day <= END_DAY
+        keep = day <= self.end_day
         person, kind, day, a, b, c = (x[keep] for x in (person, kind, day, a, b, c))
         twins = kind == K["birth"]
         key = (person * 32 + kind) * 100_000 + (day - START_DAY + 50_000)
@@ -1709,7 +1718,7 @@ class Simulation:
         order = np.lexsort((kind, day, person))
         person, kind, day, a, b, c = (x[order] for x in (person, kind, day, a, b, c))
         recorded = day + self._recording_lag(kind)
-        recorded = np.minimum(recorded, END_DAY)
+        recorded = np.minimum(recorded, self.end_day)
         o_sex = np.concatenate(self.o_sex) if self.o_sex else np.zeros(0, np.int8)
         o_birth = np.concatenate(self.o_birth) if self.o_birth else np.zeros(0, np.int64)
         o_region = np.concatenate(self.o_region) if self.o_region else np.zeros(0, np.int64)
@@ -1739,6 +1748,7 @@ class Simulation:
             outside_sex=o_sex,
             outside_birth=o_birth,
             outside_region=o_region,
+            end=self.end,
         )
         county.id_numbers, county.outside_id_numbers = identity_numbers(county)
         return county
@@ -1789,7 +1799,7 @@ class Simulation:
         """Mobile numbers for most adults (fewer of the old), each different."""
         rng = self.rng
         n = self.n
-        age = age_on(self.birth[:n], np.full(n, END_DAY))
+        age = age_on(self.birth[:n], np.full(n, self.end_day))
         share = np.select([age < 16, age < 70, age < 80], [0.0, 0.93, 0.7], 0.45)
         has = rng.random(n) < share
         prefixes = np.array([int(p) for p in names.MOBILE_PREFIXES], np.int64)

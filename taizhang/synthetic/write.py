@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import transaction
-from django.utils import timezone
 
+from taizhang import clock
 from taizhang.audit.actions import record as audit
 from taizhang.errors import UserError
 from taizhang.lib import crypto
@@ -33,11 +33,12 @@ from taizhang.synthetic import names, quality, services
 from taizhang.synthetic.simulate import (
     BORN,
     DELIVERY_PLACES,
-    END,
     KINDS,
+    LAST_END,
     METHODS,
     OUTCOMES,
     STAGES,
+    START,
     County,
     simulate,
 )
@@ -86,10 +87,12 @@ def generate(persons: int, seed: int, *, user=None, progress: Progress | None = 
             "the register already holds persons; generate a synthetic county into an empty database"
         )
     began = time.perf_counter()
+    end = data_end()
     with collector_paused():
         county = simulate(
             persons,
             seed,
+            end=end,
             progress=(lambda done, total: progress("simulate", done, total)) if progress else None,
         )
     simulated = time.perf_counter() - began
@@ -97,8 +100,8 @@ def generate(persons: int, seed: int, *, user=None, progress: Progress | None = 
     began = time.perf_counter()
     if progress:
         progress("services", 0, 1)
-    made = services.write_services(seed, data_today(), user=user)
-    made |= quality.write_quality(seed, data_today(), user=user)
+    made = services.write_services(seed, county.end, user=user)
+    made |= quality.write_quality(seed, county.end, user=user)
     if progress:
         progress("services", 1, 1)
     written.seconds["petitions and benefits"] = time.perf_counter() - began
@@ -124,10 +127,17 @@ def generate(persons: int, seed: int, *, user=None, progress: Progress | None = 
     )
 
 
-def data_today() -> dt.date:
-    """The day the register is derived for: today, or the simulation's last day if the
-    clock is behind it (so that no generated event is in the future)."""
-    return max(timezone.localdate(), END)
+def data_end(today: dt.date | None = None) -> dt.date:
+    """The last day a county generated today is simulated to: yesterday, so that every
+    event, and the moment it was recorded, lies before now at any time of day."""
+    today = today or clock.today()
+    end = today - dt.timedelta(days=1)
+    if end <= START:
+        raise UserError(
+            f"the synthetic county begins on {START}: it cannot be generated on {today} "
+            "(check the computer's date)"
+        )
+    return min(end, LAST_END)
 
 
 def write_county(county: County, *, user=None, progress: Progress | None = None) -> Written:
@@ -137,7 +147,9 @@ def write_county(county: County, *, user=None, progress: Progress | None = None)
     ``GeneratorError`` if the register refuses an event (nothing is written then).
     """
     written = Written()
-    today = data_today()
+    today = clock.today()
+    if county.end >= today:
+        raise UserError(f"the county is simulated to {county.end}, which is not before today")
     with transaction.atomic(), collector_paused():
         if Person.objects.exists():
             raise UserError(

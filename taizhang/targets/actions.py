@@ -11,9 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from taizhang import clock
 from taizhang.audit.actions import record as audit
 from taizhang.errors import UserError
 from taizhang.orgunits.models import OrgUnit
@@ -45,7 +45,7 @@ def set_target(
     the_direction = rules.direction(direction, code)
     if not OrgUnit.objects.filter(code=org_code).exists():
         raise UserError(_("org unit %(code)s is not in the register") % {"code": org_code})
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         target = (
             Target.objects.select_for_update()
@@ -77,7 +77,7 @@ def set_target(
 
 def withdraw_target(target: Target, *, user=None, source: str = "") -> Target:
     """Take a target out of force; its row and history stay."""
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         current = Target.objects.select_for_update().get(pk=target.pk)
         if not current.active:

@@ -14,11 +14,11 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from taizhang import clock
 from taizhang.accounts.decorators import area_view, county_admin_view
 from taizhang.accounts.models import Role
 from taizhang.accounts.scope import get_org_unit_for_user, user_org_code, user_role
@@ -43,7 +43,7 @@ def _year(request: HttpRequest) -> int:
     try:
         return rules.year(request.GET.get("year", ""))
     except UserError:
-        return timezone.localdate().year - 1
+        return clock.today().year - 1
 
 
 @area_view
@@ -64,7 +64,7 @@ def _page(request: HttpRequest, year: int, form: TargetForm | None = None) -> Ht
     admin = user_role(user) == Role.COUNTY_ADMIN
     if admin and form is None:
         form = TargetForm(user=user, indicator_name=indicator_name, initial={"year": year})
-    this_year = timezone.localdate().year
+    this_year = clock.today().year
     years = sorted(
         {*range(this_year - YEARS_SHOWN + 2, this_year + 2), year},
         reverse=True,

@@ -25,11 +25,11 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
+from taizhang import clock
 from taizhang.accounts.decorators import area_view
 from taizhang.accounts.scope import (
     get_org_unit_for_user,
@@ -176,7 +176,7 @@ class BadRequest(Exception):
 
 def default_period(today: dt.date | None = None) -> str:
     """The last full calendar year."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     return str(today.year - 1)
 
 

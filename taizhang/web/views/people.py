@@ -20,9 +20,9 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from taizhang import clock
 from taizhang.accounts.decorators import area_view
 from taizhang.accounts.scope import (
     get_person_for_user,
@@ -246,7 +246,7 @@ def village_names(codes) -> dict[str, str]:
 @area_view
 def search(request: HttpRequest) -> HttpResponse:
     """The people page. With htmx (typing in the search box) only the results are sent."""
-    today = timezone.localdate()
+    today = clock.today()
     form = PersonSearchForm(request.GET or None, user=request.user)
     page: Page | None = None
     rows: list[PersonRow] = []
@@ -457,7 +457,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     record_request(
         request, "person_view", object_type="person", object_id=pk, org_code=person.current_village
     )
-    today = timezone.localdate()
+    today = clock.today()
     events = load_person_events(pk)
     state = derived_state(person, events, today)
     scoped = persons_for(user)
@@ -532,7 +532,7 @@ def record_event(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         raise Http404
     user = request.user
     person = get_person_for_user(user, pk)
-    today = timezone.localdate()
+    today = clock.today()
     form = EventForm(request.POST or None, kind=kind, person=person, user=user, today=today)
     if request.method == "POST":
         with transaction.atomic():
