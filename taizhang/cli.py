@@ -1,14 +1,16 @@
 """The ``taizhang`` command: a thin shell over the same functions the web app uses.
 
 Each app contributes its commands from its own ``cli.py`` (``register(app)``).
-Exit status: 0 success, 1 invalid input (with a row/field-level report),
-2 usage error. Bad input never shows a traceback.
+Exit status: 0 success, 1 invalid input (with a row/field-level report), 2 a usage
+error or an unexpected error (its details in a log file under the data folder's
+``logs/``, named on the terminal). No traceback ever reaches the terminal.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 
 import typer
 
@@ -43,8 +45,26 @@ def setup_django(*, migrate: bool = True) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taizhang.settings")
     if not settings.configured or not django.apps.apps.ready:
         django.setup()
+    _connect()
     if migrate:
         _migrate_if_needed()
+
+
+def _connect() -> None:
+    """Open the database, or say in a sentence why it cannot be opened."""
+    from django.db import OperationalError, connection
+
+    from taizhang import config
+
+    try:
+        connection.ensure_connection()
+    except OperationalError as e:
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+        reason = lines[0] if lines else type(e).__name__
+        raise UserError(
+            f"cannot open the database ({config.database_label()}): {reason.rstrip('.')} — "
+            "check TAIZHANG_DATABASE_URL and that the database server is running"
+        ) from None
 
 
 def _migrate_if_needed() -> None:
@@ -149,4 +169,21 @@ def get_app() -> typer.Typer:
 
 
 def main() -> None:
-    get_app()()
+    """The ``taizhang`` console script. A ``UserError`` ends in its sentence and exit 1;
+    anything unforeseen in one line naming the log file with its details, and exit 2."""
+    try:
+        get_app()()
+    except UserError as e:
+        typer.echo(str(e), err=True)
+        sys.exit(e.status)
+    except Exception as e:  # noqa: BLE001 - the last line of defence: never a traceback
+        from taizhang import incidents
+
+        reference, path = incidents.record(e, doing="taizhang " + " ".join(sys.argv[1:]))
+        typer.echo(
+            f"taizhang: the command stopped on an unexpected error ({type(e).__name__}, "
+            f"reference {reference}). The details are in {path}: "
+            "send that file to whoever looks after this installation.",
+            err=True,
+        )
+        sys.exit(2)

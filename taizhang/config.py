@@ -13,6 +13,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from taizhang.errors import UserError
+
 
 def data_dir() -> Path:
     return Path(os.environ.get("TAIZHANG_DATA", "taizhang-data")).resolve()
@@ -32,6 +34,24 @@ def secret_file(name: str, nbytes: int = 32) -> bytes:
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(nbytes))
     return bytes.fromhex(path.read_text().strip())
+
+
+def database_label() -> str:
+    """Where the register is, for messages: the SQLite file or the PostgreSQL database."""
+    settings = database_settings()
+    if settings["ENGINE"].endswith("sqlite3"):
+        return str(settings["NAME"])
+    return f"PostgreSQL database {settings['NAME']} on {settings['HOST']}:{settings['PORT']}"
+
+
+def how_to_start_afresh() -> str:
+    """What a user does to begin again with an empty register."""
+    if os.environ.get("TAIZHANG_DATABASE_URL", "").startswith(("postgres", "postgresql")):
+        return "use an empty database (TAIZHANG_DATABASE_URL) and run the command again"
+    return (
+        "set TAIZHANG_DATA to a new folder, or, if what is there is a synthetic county you "
+        f"no longer need, delete the folder {data_dir()}; then run the command again"
+    )
 
 
 def database_settings() -> dict:
@@ -55,7 +75,7 @@ def database_settings() -> dict:
             "PORT": str(parsed.port or 5432),
             "CONN_MAX_AGE": 60,
         }
-    raise ValueError(
+    raise UserError(
         f"TAIZHANG_DATABASE_URL must start with sqlite:// or postgresql://, not {url!r}"
     )
 

@@ -6,6 +6,8 @@ from django.views.i18n import set_language
 
 from taizhang.accounts.decorators import public_view
 
+handler500 = "taizhang.web.views.errors.server_error"
+
 urlpatterns = [
     path("accounts/", include("taizhang.accounts.urls")),
     path("i18n/setlang/", public_view(set_language), name="set_language"),

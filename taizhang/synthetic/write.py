@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db import transaction
 
-from taizhang import clock
+from taizhang import clock, config
 from taizhang.audit.actions import record as audit
 from taizhang.errors import UserError
 from taizhang.lib import crypto
@@ -81,11 +81,12 @@ class Generated:
 
 def generate(persons: int, seed: int, *, user=None, progress: Progress | None = None) -> Generated:
     """Simulate a county of ``persons`` people with ``seed`` and write it into the (empty)
-    register, auditing the change. Same ``persons`` and ``seed``, same county."""
-    if Person.objects.exists():
-        raise UserError(
-            "the register already holds persons; generate a synthetic county into an empty database"
-        )
+    register, auditing the change. Same ``persons``, ``seed`` and day, same county.
+
+    One transaction: the register, its petitions, benefits, report forms and census, and
+    the ``generate`` audit entry are written together or not at all, so a generation that
+    fails or is stopped half-way leaves the register as empty as it found it."""
+    refuse_unless_empty()
     began = time.perf_counter()
     end = data_end()
     with collector_paused():
@@ -96,27 +97,29 @@ def generate(persons: int, seed: int, *, user=None, progress: Progress | None = 
             progress=(lambda done, total: progress("simulate", done, total)) if progress else None,
         )
     simulated = time.perf_counter() - began
-    written = write_county(county, user=user, progress=progress)
-    began = time.perf_counter()
-    if progress:
-        progress("services", 0, 1)
-    made = services.write_services(seed, county.end, user=user)
-    made |= quality.write_quality(seed, county.end, user=user)
-    if progress:
-        progress("services", 1, 1)
-    written.seconds["petitions and benefits"] = time.perf_counter() - began
-    audit(
-        "generate",
-        user=user,
-        object_type="org_unit",
-        object_id=county.geography.county[0],
-        org_code=county.geography.county[0],
-        source="cli",
-        persons=persons,
-        seed=seed,
-        persons_written=written.persons,
-        events_written=written.events,
-    )
+    with transaction.atomic():
+        written = write_county(county, user=user, progress=progress)
+        began = time.perf_counter()
+        if progress:
+            progress("services", 0, 1)
+        made = services.write_services(seed, county.end, user=user)
+        made |= quality.write_quality(seed, county.end, user=user)
+        if progress:
+            progress("services", 1, 1)
+        written.seconds["petitions and benefits"] = time.perf_counter() - began
+        audit(
+            "generate",
+            user=user,
+            object_type="org_unit",
+            object_id=county.geography.county[0],
+            org_code=county.geography.county[0],
+            source="cli",
+            persons=persons,
+            seed=seed,
+            end=county.end.isoformat(),
+            persons_written=written.persons,
+            events_written=written.events,
+        )
     return Generated(
         persons=persons,
         seed=seed,
@@ -125,6 +128,17 @@ def generate(persons: int, seed: int, *, user=None, progress: Progress | None = 
         seconds={"simulate": simulated, **written.seconds},
         services=made,
     )
+
+
+def refuse_unless_empty() -> None:
+    """``UserError`` when the register holds persons, saying how to start afresh."""
+    held = Person.objects.count()
+    if held:
+        raise UserError(
+            f"the register ({config.database_label()}) already holds {held:,} persons: a "
+            "synthetic county is generated into an empty register — "
+            f"{config.how_to_start_afresh()}"
+        )
 
 
 def data_end(today: dt.date | None = None) -> dt.date:
@@ -151,10 +165,7 @@ def write_county(county: County, *, user=None, progress: Progress | None = None)
     if county.end >= today:
         raise UserError(f"the county is simulated to {county.end}, which is not before today")
     with transaction.atomic(), collector_paused():
-        if Person.objects.exists():
-            raise UserError(
-                "the register already holds persons; generate a synthetic county into an empty database"
-            )
+        refuse_unless_empty()
         began = time.perf_counter()
         written.org_units = write_org_units(county.geography)
         household_pks = _write_households(county)

@@ -42,27 +42,105 @@ def demo(
 ) -> None:
     """Create the database, build a synthetic county, create one login per role, and serve.
 
-    An existing county in the database is kept; the demo logins get new passwords.
+    A county already in the database is kept (the demo logins get new passwords). A
+    synthetic county that an earlier demo left unfinished is removed and built again.
     """
-    from taizhang.cli import setup_django
+    from taizhang.cli import setup_django, user_errors
 
     setup_django()
+    with user_errors():
+        prepare_county(persons=persons, seed=seed)
+        show_logins(demo_logins())
+    if not no_serve:
+        _serve("127.0.0.1", port)
+
+
+def county_state() -> str:
+    """What the register holds: ``empty``; ``complete`` (a generated county whose
+    generation finished, or a register filled by imports and records); or ``unfinished``
+    (persons written by a generation that never finished — only earlier versions, which
+    did not write a county in one transaction, could leave one)."""
+    from taizhang.audit.models import AuditEntry
     from taizhang.register.models import Person
 
     if not Person.objects.exists():
-        from taizhang.synthetic.cli import generate_county
+        return "empty"
+    if AuditEntry.objects.filter(action="generate").exists():
+        return "complete"
+    if Person.objects.filter(batch__isnull=False).exists():
+        return "complete"  # imported: the county's own register
+    return "unfinished"
 
-        generate_county(persons=persons, seed=seed)
-    typer.echo("Demo logins (each sees only its own org unit and what lies below it):")
-    for username, role, org, password in demo_logins():
-        typer.echo(f"  {username:<9} {password:<14} {role} · {org}")
-    if not no_serve:
-        _serve("127.0.0.1", port)
+
+def prepare_county(*, persons: int, seed: int) -> None:
+    """Make sure the register holds a whole county, building the synthetic one if needed,
+    and say what was done."""
+    from taizhang import config
+    from taizhang.register.models import Person
+    from taizhang.synthetic.cli import generate_county
+
+    state = county_state()
+    where = config.database_label()
+    if state == "complete":
+        typer.echo(
+            f"Using the county already in {where} ({Person.objects.count():,} persons). "
+            f"To build a new one: {config.how_to_start_afresh()}."
+        )
+        return
+    if state == "unfinished":
+        typer.echo(
+            f"The synthetic county in {where} was left unfinished by an earlier demo: "
+            "removing it and building it again."
+        )
+        _empty_database()
+    generate_county(persons=persons, seed=seed)
+
+
+def _empty_database() -> None:
+    """Remove every row of an unfinished synthetic county (its tables stay)."""
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+
+
+def show_logins(logins: list[tuple[str, str, str, str]]) -> None:
+    """The demo's logins as a labelled table: a rich table on a terminal, aligned plain
+    text otherwise (so it can be read from a log or a pipe)."""
+    import sys
+
+    headers = ("Role", "User name", "Password", "Area")
+    rows = [(role, username, password, area) for username, role, area, password in logins]
+    typer.echo("Demo logins (each sees only its own area and what lies below it):")
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*headers)
+        for row in rows:
+            table.add_row(*row)
+        Console().print(table)
+        return
+    widths = [max(_width(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        typer.echo(
+            "  "
+            + "  ".join(
+                cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)
+            ).rstrip()
+        )
+
+
+def _width(text: str) -> int:
+    """Columns a text takes on a terminal (a Chinese character takes two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def demo_logins() -> list[tuple[str, str, str, str]]:
     """One login per role: the county, its first township, and that township's first village."""
     from django.contrib.auth import get_user_model
+    from django.utils import translation
 
     from taizhang.accounts.models import Profile, Role
     from taizhang.orgunits.models import OrgUnit
@@ -82,5 +160,9 @@ def demo_logins() -> list[tuple[str, str, str, str]]:
         user.set_password(password)
         user.save()
         Profile.objects.update_or_create(user=user, defaults={"org_unit": org, "role": role})
-        out.append((username, role.label, f"{org.code} {org.name}", password))
+        with translation.override("zh-hans"):
+            chinese = str(role.label)
+        with translation.override("en"):
+            english = str(role.label)
+        out.append((username, f"{chinese} ({english})", f"{org.code} {org.name}", password))
     return out
