@@ -403,6 +403,23 @@ class TestMonthlyRun:
             d("2026-12-31"),
         )
 
+    def test_it_ends_a_child_turning_three_only_once_the_birthday_has_come(self, county):
+        # 陈小宝 turns 3 on 2026-05-15. May's run on 2 May knows May is not due, but his end
+        # is not recorded ahead of its day: he stays enrolled, May is not listed.
+        enrolled = enrol(county, CHILDCARE, 202604, d("2026-05-01"))
+        boy = enrolled["陈小宝"]
+        actions.run_month(COUNTY, 202605, user=county.ada, today=d("2026-05-02"))
+        boy.refresh_from_db()
+        assert (boy.state, boy.end_date, boy.checked_through) == ("enrolled", None, 202604)
+        assert not boy.actions.filter(action="end").exists()
+        # The run of 20 May ends him from his birthday, his last month April.
+        actions.run_month(COUNTY, 202605, user=county.ada, today=d("2026-05-20"))
+        boy.refresh_from_db()
+        assert (boy.state, boy.end_month, boy.end_date) == ("ended", 202604, d("2026-05-15"))
+        assert list(boy.actions.filter(action="end").values_list("on", flat=True)) == [
+            d("2026-05-15")
+        ]
+
 
 class TestPayments:
     def record(self, ns, p, status, date, today="2026-06-30"):

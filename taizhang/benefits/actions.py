@@ -588,6 +588,7 @@ def run_month(org_code: str, month: int, *, user, today: dt.date) -> MonthResult
         seen: dict[int, dict[int, str]] = defaultdict(dict)  # enrolment → month → village
         to_list: dict[int, list[int]] = {}  # enrolment → the months whose payments to list
         ended: list[Enrolment] = []
+        deferred: list[Enrolment] = []  # ends still to come (only in the month of today)
         first = min((_first_unchecked(e) for e in rows), default=month + 1)
         for m in months_between(first, month):
             active = [
@@ -604,20 +605,29 @@ def run_month(org_code: str, month: int, *, user, today: dt.date) -> MonthResult
             causes = _end_causes(s, [e.person_id for e in stopping], m)
             for e in stopping:
                 reason, on = causes[e.person_id]
+                if on > today:
+                    # Not due this month for a cause still to come (a birthday later in
+                    # the month): nothing is recorded ahead of its day — a later run ends
+                    # it from that day; this one stops checking before the month.
+                    deferred.append(e)
+                    continue
                 # The payments still to list end with its last due month.
                 to_list[e.pk] = _months_to_list(e, s, previous_month(m), ended=True)
                 _mark_ended(e, previous_month(m), on, reason)
                 ended.append(e)
                 result.ended[reason] = result.ended.get(reason, 0) + 1
         # The payments of those still running and of those that ended, in one go.
-        running = [e for e in rows if e.state == EnrolmentState.ENROLLED]
+        waiting = {e.pk for e in deferred}
+        running = [e for e in rows if e.state == EnrolmentState.ENROLLED and e.pk not in waiting]
         for e in running:
             to_list[e.pk] = _months_to_list(e, s, month, ended=False)
-        listed = _listed_periods(running + ended)
-        _fill_villages(running + ended, to_list, seen)
+        for e in deferred:
+            to_list[e.pk] = _months_to_list(e, s, previous_month(month), ended=False)
+        listed = _listed_periods(running + deferred + ended)
+        _fill_villages(running + deferred + ended, to_list, seen)
         new = [
             p
-            for e in running + ended
+            for e in running + deferred + ended
             for p in _new_payments(e, s, to_list[e.pk], seen[e.pk], listed[e.pk])
         ]
         _save_ends(ended, user=user)
@@ -628,6 +638,8 @@ def run_month(org_code: str, month: int, *, user, today: dt.date) -> MonthResult
         for start in range(0, len(running), 2000):
             chunk = [e.pk for e in running[start : start + 2000]]
             Enrolment.objects.filter(pk__in=chunk).update(checked_through=month)
+        if deferred:
+            Enrolment.objects.filter(pk__in=waiting).update(checked_through=previous_month(month))
     _audit_org(
         "benefit_run",
         org_code,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from taizhang import clock
 from taizhang.orgunits.models import OrgUnit, prefix_range
 from taizhang.quality.checks import check_name, check_short_name, group_name
 from taizhang.quality.scorecard import STATUS_LABELS, scorecard
@@ -106,7 +106,7 @@ def pdf_context(result: dict) -> dict:
     return {
         "result": result,
         "org_name": names.get(result["org"], ""),
-        "generated_at": timezone.localtime().isoformat(timespec="seconds"),
+        "generated_at": clock.local_now().isoformat(timespec="seconds"),
         "rows": [
             {
                 "org": row.org,
