@@ -117,7 +117,7 @@ SELECT village, (date // 100) % 100 AS month, count(*) FROM births
 WHERE date BETWEEN {year}0101 AND {year}1231 AND village <> '' GROUP BY 1, 2
 """
 # Married women 15-49 at the end of the year and those using a method (their own, or the
-# husband's condom or male sterilisation), per village; as INDICATORS.md defines them.
+# husband's condom or male sterilisation), per village; as docs/indicators.md defines them.
 DUCKDB_CPR = """
 WITH d AS (SELECT {year}1231 AS day),
 women AS (

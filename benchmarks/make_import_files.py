@@ -2,7 +2,7 @@
 
     python benchmarks/make_import_files.py --persons 100000 --events 1000000 --seed 1 --out DIR
 
-The files follow CONTRACTS.md "Import" and describe 嵩县 (410325): 16 townships, 317
+The files follow docs/imports.md and describe 嵩县 (410325): 16 townships, 317
 villages, ``--persons`` people alive on 2021-01-01 (3% of them move into the county
 later), and about ``--events`` events. Every event is one the register accepts:
 

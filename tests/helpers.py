@@ -2,7 +2,7 @@
 
 import csv
 
-# The columns of the events files the tests write (CONTRACTS.md "events").
+# The columns of the events files the tests write (docs/imports.md, "events").
 EVENT_HEADER = [
     "id_number",
     "event",

@@ -2,7 +2,7 @@
 
 ``benchmarks/make_import_files.py`` writes the files the import benchmark loads. Here a
 small set (200 persons, 2,000 events) is written and replayed in plain Python, in date
-order, against the rules of CONTRACTS.md "Import": valid ID numbers, nothing before a
+order, against the rules of docs/imports.md: valid ID numbers, nothing before a
 person's birth, after their death or in the future, births only to resident women aged
 15-49, marriages only of unmarried adults, methods only started when not in use and
 stopped when in use, moves consistent with where the person lives. The replay is written

@@ -227,7 +227,7 @@ class TestDhis2:
             "CBR,BIRTHS",
         )
         data = json.loads(result.stdout)
-        # BIRTHS before CBR: the order of INDICATORS.md.
+        # BIRTHS before CBR: the order of docs/indicators.md.
         assert data == {
             "dataValues": [
                 {"dataElement": "TZ_BIRTHS", "period": "2024", "orgUnit": COUNTY, "value": "5"},

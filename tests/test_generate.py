@@ -283,7 +283,7 @@ def test_it_rejects_a_county_too_small(taizhang):
 
 
 # ---------------------------------------------------------------------------
-# Rates of a mid-size county (CONTRACTS.md "Synthetic county")
+# Rates of a mid-size county (docs/cli.md, "generate")
 
 
 @pytest.mark.slow

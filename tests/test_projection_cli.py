@@ -1,4 +1,4 @@
-"""``taizhang project``: given inputs (CONTRACTS.md's JSON shape), bad inputs files, and the
+"""``taizhang project``: given inputs (the JSON shape of docs/formats.md), bad inputs files, and the
 projection from the register of the hand-built county."""
 
 from __future__ import annotations

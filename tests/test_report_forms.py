@@ -206,7 +206,7 @@ class TestAnnualSummary:
         keys = [c["key"] for c in report["columns"]]
         assert keys == ["value", "numerator", "denominator", "unit", "target", "attained"]
         got = {r["code"]: r["cells"] for r in report["rows"]}
-        assert len(got) == 31  # 23 demographic + 8 service indicators (INDICATORS.md)
+        assert len(got) == 31  # 23 demographic + 8 service indicators (docs/indicators.md)
         for code, (value, numerator, denominator) in COUNTY_2024.items():
             if code == "TFR":
                 assert got[code][0] == value

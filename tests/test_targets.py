@@ -202,7 +202,7 @@ class TestLeagueTable:
     def test_it_gives_a_village_its_own_row_against_the_nearest_target(self, targets):
         (row,) = league_table(A1, 2024, ["CPR", "SRB"], by=None)
         # 东街村 2024: SRB null (no girls born); CPR 100.0 (2 of 2) ≥ 城关镇's 60 ✓.
-        # Indicators come in the order of INDICATORS.md: SRB before CPR.
+        # Indicators come in the order of docs/indicators.md: SRB before CPR.
         assert [(c.code, c.value, c.target, c.attained, c.rank) for c in row.cells] == [
             ("SRB", None, 107.0, None, None),
             ("CPR", 100.0, 60.0, True, None),
@@ -308,7 +308,7 @@ class TestCommand:
         )
         assert [(d["org"], d["score"]) for d in data] == [(T100, 2), (T101, 1)]
         # The existing keys are unchanged; target, direction, attained and rank are added.
-        # (SRB before CPR: the order of INDICATORS.md.)
+        # (SRB before CPR: the order of docs/indicators.md.)
         assert data[0]["indicators"] == [
             {"code": "SRB", "value": 100.0, "numerator": 2, "denominator": 2, "unit": "per_100",
              "target": 107.0, "direction": "le", "attained": True, "rank": 1},

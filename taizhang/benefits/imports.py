@@ -1,5 +1,5 @@
 """Import of existing benefit lists: enrolments and payments (columns in
-``taizhang.imports.columns``; CONTRACTS.md import rules).
+``taizhang.imports.columns``; docs/imports.md).
 
 Every row is checked first — the person must be in the register (found by the blind
 index of the ID number), the scheme a known code, months ``YYYYMM`` — and a bad row

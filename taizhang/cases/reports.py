@@ -5,7 +5,7 @@ Counting rules (cases are counted by the org unit they concern, ``Case.org``):
 - *Overdue on day D*: not acknowledged by D (no acceptance or refusal on or before D)
   with ``ack_due < D``; or not concluded by D (not closed on or before D, and not
   declined on or before D) with ``conclude_due < D``.
-- *Due to close in P* (CASE_CLOSURE_RATE's denominator, INDICATORS.md): cases with
+- *Due to close in P* (CASE_CLOSURE_RATE's denominator, docs/indicators.md): cases with
   ``conclude_due`` in P that are not declined; *closed on time* (its numerator): those
   with ``closed_on ≤ conclude_due``; *closed late*: closed after ``conclude_due``.
 - *Open at the end of P*: received on or before P's last day and neither closed nor

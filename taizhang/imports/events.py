@@ -1,4 +1,4 @@
-"""Import of life events (CONTRACTS.md "events").
+"""Import of life events (docs/imports.md, "events").
 
 Each row is checked on its own first (known person, real date not in the future,
 the columns its event type needs), then all rows together against the register

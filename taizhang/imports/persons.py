@@ -1,4 +1,4 @@
-"""Import of persons (CONTRACTS.md "persons").
+"""Import of persons (docs/imports.md, "persons").
 
 The ID number must be valid (GB 11643 check digit) and agree with ``sex`` and
 ``birth_date``; ``village`` must be a village of the register. A person already

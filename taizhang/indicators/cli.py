@@ -1,6 +1,6 @@
 """``taizhang indicators``: the demographic indicators of an org unit over a period.
 
-Output formats: ``json`` (the "Numbers" shape of CONTRACTS.md, a list with
+Output formats: ``json`` (the "Numbers" shape of docs/formats.md, a list with
 ``--by``), ``csv`` (one row per org unit and indicator) and ``table`` (a rich
 table for reading on screen). Without ``--format`` the output is a table on a
 terminal and JSON when it goes to a file or a pipe.
@@ -77,7 +77,7 @@ def indicators_command(
         ),
     ] = False,
 ) -> None:
-    """Compute demographic indicators (INDICATORS.md) for an org unit and a period.
+    """Compute demographic indicators (docs/indicators.md) for an org unit and a period.
 
     Every figure is counted from the register's records at the time of the call.
     A ratio whose denominator is 0 has no value (null in JSON, empty in CSV).

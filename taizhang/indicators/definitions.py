@@ -1,4 +1,4 @@
-"""The demographic indicators of INDICATORS.md, each declared once.
+"""The demographic indicators of docs/indicators.md, each declared once.
 
 Two layers, in the manner of DHIS2:
 
@@ -659,7 +659,7 @@ class Indicator:
     schedule: str = ""  # the service whose schedule decides who is due, if any
 
     def result(self, numerator: Number, denominator: Number | None) -> dict:
-        """The indicator's entry in the "Numbers" JSON (CONTRACTS.md)."""
+        """The indicator's entry in the "Numbers" JSON (docs/formats.md)."""
         if self.denominator is None:
             value = round(numerator, 2) if isinstance(numerator, float) else numerator
         elif denominator == 0:

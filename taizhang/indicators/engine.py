@@ -63,10 +63,10 @@ def compute(
 ) -> dict | list[dict]:
     """The indicators ``codes`` (the demographic ones if None) of ``org`` over ``period``.
 
-    Returns the "Numbers" JSON object of CONTRACTS.md, or with ``by`` (a level name:
+    Returns the "Numbers" JSON object of docs/formats.md, or with ``by`` (a level name:
     "township", "village") a list of such objects, one per org unit of that level
     inside ``org`` in code order, units without records included. Indicators come in
-    the order of INDICATORS.md. Raises ``UserError`` for an unknown org unit, period,
+    the order of docs/indicators.md. Raises ``UserError`` for an unknown org unit, period,
     indicator code or level.
     """
     (result,) = compute_levels(org, period, codes, [by]).values()
@@ -186,7 +186,7 @@ def parse_period(code: str) -> Period:
 
 
 def select_indicators(codes: Iterable[str] | None) -> list[Indicator]:
-    """The indicators named by ``codes`` (any case), in the order of INDICATORS.md."""
+    """The indicators named by ``codes`` (any case), in the order of docs/indicators.md."""
     if codes is None:
         return list(INDICATORS)
     wanted = {code.strip().upper() for code in codes}

@@ -567,7 +567,7 @@ CASES = Ledger(
     tasks={"RETURN": ("应回访", "Return visit due"), "OPEN": ("办理中", "Open")},
 )
 
-# In the order of DOMAIN.md's table; keys are the kinds of CONTRACTS.md.
+# In the order of docs/ledgers.md; keys are the ledger kinds of the command line.
 LEDGERS: dict[str, Ledger] = {
     ledger.kind: ledger
     for ledger in (

@@ -41,7 +41,7 @@ from taizhang.lib import crypto
 VERSION = "TZL1"
 MAC_CHARS = 10  # 50 bits of the HMAC: a guessed key passes once in 10^15 tries
 
-# Ledger kind (CONTRACTS.md) → the code in keys.
+# Ledger kind (docs/ledgers.md) → the code in keys.
 KIND_CODES: dict[str, str] = {
     "contraception": "CON",
     "checkup": "CHK",

@@ -6,7 +6,7 @@ Two sources of inputs:
   population, fertility, mortality, the sex ratio at birth and migration of the org
   unit (``taizhang.projection.register``) and projects them by single year of age;
 - a file: ``--inputs FILE.json`` (a census base and a published life table, the shape
-  of CONTRACTS.md) is projected as given, in steps of 1 or 5 years.
+  of docs/formats.md) is projected as given, in steps of 1 or 5 years.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def project_command(
     --high-factor, or at --low-tfr / --high-tfr), zero-migration.
 
     From --inputs FILE.json: the female and male population of each age group at the
-    end of each step and the births in it, as CONTRACTS.md shows.
+    end of each step and the births in it, as docs/formats.md shows.
 
     Exit status 1 for an unknown org unit, a base year not yet over, or a bad inputs
     file (every problem named by its field); 2 for a wrong combination of options.

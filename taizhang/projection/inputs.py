@@ -1,6 +1,6 @@
 """Projection inputs given in a JSON file (a census base and a published life table).
 
-The shape is the one of CONTRACTS.md (``taizhang project --inputs FILE.json``)::
+The shape is the one of docs/formats.md (``taizhang project --inputs FILE.json``)::
 
     {"base_year": 1993, "step": 5, "srb": 1.05, "radix": 100000,
      "ages": [0, 5, ..., 85],
@@ -286,7 +286,7 @@ def _sex(
 
 
 def inputs_report(inputs: Inputs) -> dict:
-    """The ``--inputs`` JSON of CONTRACTS.md: per step, the female and male population
+    """The ``--inputs`` JSON of docs/formats.md: per step, the female and male population
     by age group and the births of the step."""
     p = project(inputs)
     return {

@@ -1,5 +1,5 @@
 """The data-quality audit (澄清底子) of an org unit for a year: seven checks and the
-under-registration estimate, as the JSON of CONTRACTS.md (``taizhang audit``).
+under-registration estimate, as the JSON of docs/formats.md (``taizhang audit``).
 
 The checks follow the families of the WHO Data Quality Review, adapted to a register
 that is itself the source of the published figures:
@@ -1119,7 +1119,7 @@ STRUCTURE_CODES = [
 
 
 def audit(org: str, period: str, *, today: dt.date | None = None) -> dict[str, Any]:
-    """The data-quality audit of ``org`` for the year ``period`` (CONTRACTS.md): the
+    """The data-quality audit of ``org`` for the year ``period`` (docs/formats.md): the
     checks in order, each with its status, thresholds and findings, and the
     under-registration estimates. Raises ``UserError`` for an unknown org unit, a
     period that is not a year, or bad audit settings."""

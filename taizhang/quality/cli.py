@@ -33,7 +33,7 @@ def audit_command(
     status (pass/warn/fail), thresholds and findings naming the village or township, and
     the under-registration estimate per township from the census base carried forward.
 
-    JSON (CONTRACTS.md) goes to the terminal unless -o names a file; the PDF (A4, for the
+    JSON (docs/formats.md) goes to the terminal unless -o names a file; the PDF (A4, for the
     county meeting) needs -o. Thresholds: ``TAIZHANG_AUDIT`` or ``taizhang-data/audit.toml``.
     """
     from django.utils.translation import gettext as _

@@ -1,5 +1,5 @@
 """Import of report forms and census bases (columns: ``reports`` and ``census`` in
-``taizhang.imports.columns``; CONTRACTS.md "Import").
+``taizhang.imports.columns``; docs/imports.md).
 
 ``reports``: ``org`` (a township or village), ``period`` (YYYYMM, a month that has
 ended), ``item`` (births|deaths|marriages|moves_in|moves_out|method_starts), ``value``

@@ -285,7 +285,7 @@ class UnionSpell(models.Model):
 
 class MethodSpell(models.Model):
     """The person used ``method`` over [start, end); ``end`` is the day after the stop date,
-    because a woman who stops on day D still counts as using on D (INDICATORS.md)."""
+    because a woman who stops on day D still counts as using on D (docs/indicators.md)."""
 
     person = models.ForeignKey(
         Person, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False

@@ -10,7 +10,7 @@ derived *spells* the indicators count:
 - marital unions ``[start, end)``: from the wedding until divorce, widowhood
   (a widowhood event, or the registered spouse's death) or death;
 - method use ``[start, stop + 1)``: a woman who stops on day D still counts
-  as using on D (INDICATORS.md);
+  as using on D (docs/indicators.md);
 - live births with their order, the mother's age and village that day.
 
 Events dated on day D take effect on D; within a day they apply in

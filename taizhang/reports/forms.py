@@ -13,7 +13,7 @@ township.
 The population-change and contraception forms have one column per sub-unit of the org
 unit asked (the townships of a county, the villages of a township) and one for the org
 unit itself, like a county's paper form. The annual summary lists every indicator of
-INDICATORS.md for the org unit with its value, numerator, denominator, and the target
+docs/indicators.md for the org unit with its value, numerator, denominator, and the target
 in force with whether it was attained.
 """
 

@@ -24,7 +24,7 @@ class TargetForm(forms.Form):
 
     def __init__(self, *args, user, indicator_name, **kwargs):
         super().__init__(*args, **kwargs)
-        # The indicators of INDICATORS.md (the report forms' breakdowns take no targets).
+        # The indicators of docs/indicators.md (the report forms' breakdowns take no targets).
         self.fields["indicator"].choices = [
             (i.code, f"{i.code} {indicator_name(i)}") for i in INDICATORS + SERVICE_INDICATORS
         ]

@@ -1,6 +1,6 @@
 """Import of targets (columns: ``targets`` in ``taizhang.imports.columns``).
 
-Each row puts one target in force: ``indicator`` (a code of INDICATORS.md), ``org`` (an
+Each row puts one target in force: ``indicator`` (a code of docs/indicators.md), ``org`` (an
 org unit of the register), ``year``, ``target`` (a number, at most 2 decimals) and
 ``direction`` (≥/≤, ge/le, >=/<=; empty: the indicator's default). A target already in
 force with the same value and direction is "unchanged"; another value or direction

@@ -32,7 +32,7 @@ def _account() -> models.ForeignKey:
 
 
 class Target(models.Model):
-    indicator = models.CharField(max_length=40)  # a code of INDICATORS.md
+    indicator = models.CharField(max_length=40)  # a code of docs/indicators.md
     org = models.ForeignKey("orgunits.OrgUnit", on_delete=models.PROTECT, related_name="+")
     year = models.PositiveSmallIntegerField()
     value = models.DecimalField(max_digits=14, decimal_places=2)

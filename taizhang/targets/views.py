@@ -55,7 +55,7 @@ def _page(request: HttpRequest, year: int, form: TargetForm | None = None) -> Ht
     user = request.user
     unit = get_org_unit_for_user(user, user_org_code(user))
     in_force = targets_for(user).filter(year=year, active=True)
-    # The indicators with a target this year, in the order of INDICATORS.md.
+    # The indicators with a target this year, in the order of docs/indicators.md.
     wanted = set(in_force.values_list("indicator", flat=True))
     codes = [code for code in INDICATORS_BY_CODE if code in wanted]
     # A county (or above) ranks its townships; anyone below sees their own unit.

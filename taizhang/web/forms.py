@@ -173,7 +173,7 @@ def _text(label, help_text="", max_length=200) -> forms.CharField:
     return forms.CharField(label=label, required=False, max_length=max_length, help_text=help_text)
 
 
-# The columns of an events file (CONTRACTS.md) each kind takes, in the order shown.
+# The columns of an events file (docs/imports.md) each kind takes, in the order shown.
 FIELDS_BY_KIND: dict[str, tuple[str, ...]] = {
     "marriage": ("date", "spouse_id_number"),
     "divorce": ("date", "spouse_id_number"),
