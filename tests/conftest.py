@@ -43,6 +43,20 @@ def empty_cache():
 
 
 @pytest.fixture
+def fixed_clock():
+    """The clock at 10:00 on 2026-12-03 in Beijing (and ticking from there), for tests
+    whose data is made "up to yesterday" and whose results must not move with the date."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    moment = dt.datetime(2026, 12, 3, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with time_machine.travel(moment, tick=True):
+        yield moment
+
+
+@pytest.fixture
 def hand_built_county(db, taizhang):
     """The hand-built reference county (tests/data/handbuilt), imported through the command."""
     from pathlib import Path

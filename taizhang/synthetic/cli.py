@@ -32,12 +32,13 @@ def generate_command(
 ) -> None:
     """Build a synthetic county (嵩县, 410325: 16 townships, 317 villages) in an empty register.
 
-    Persons with valid resident IDs, households and their life events from 2021-01-01 to
-    2026-11-29, simulated month by month: births, deaths, marriages, moves, pregnancies,
+    Persons with valid resident IDs, households and their life events from 2021-01-01 up
+    to yesterday, simulated month by month: births, deaths, marriages, moves, pregnancies,
     contraceptive methods chosen and stopped, and the services that follow (check-ups,
-    screening, follow-ups, education). Every event goes through the register's own checks.
-    Prints the figures of the last full year. Refuses (exit status 1) if the register
-    already holds persons.
+    screening, follow-ups, education); petitions, benefits and report forms. Every event
+    goes through the register's own checks, nothing is dated after now, and the county is
+    written in one transaction (whole or not at all). Prints the figures of the last full
+    year. Refuses (exit status 1) if the register already holds persons.
     """
     from taizhang.cli import setup_django, user_errors
 
