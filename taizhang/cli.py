@@ -45,8 +45,8 @@ def setup_django(*, migrate: bool = True) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taizhang.settings")
     if not settings.configured or not django.apps.apps.ready:
         django.setup()
-    _connect()
     if migrate:
+        _connect()
         _migrate_if_needed()
 
 

@@ -43,6 +43,13 @@ def empty_cache():
 
 
 @pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """A data folder of the test's own (ledger files, the archive, logs)."""
+    monkeypatch.setenv("TAIZHANG_DATA", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+@pytest.fixture
 def fixed_clock():
     """The clock at 10:00 on 2026-12-03 in Beijing (and ticking from there), for tests
     whose data is made "up to yesterday" and whose results must not move with the date."""

@@ -6,15 +6,18 @@ and B; ada: the county)."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
-from django.utils import timezone
 from test_benefits import COUNTY, TOWN1, county  # noqa: F401  (county is a fixture)
 
 from taizhang.audit.models import AuditEntry
 from taizhang.benefits import actions
 from taizhang.benefits.models import Enrolment, Payment
+
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 pytestmark = pytest.mark.django_db
 
@@ -177,13 +180,13 @@ class TestLabels:
 
 
 class TestDefaultReport:
-    def test_it_shows_the_own_unit_for_the_last_full_year(self, client, listed, monkeypatch):
+    def test_it_shows_the_own_unit_for_the_last_full_year(self, client, listed):
         # On 2027-02-01 the last full year is 2026. tom's unit is TOWN1 城关镇: one row per
         # scheme, then the totals. Reward in 2026: 赵桂英 enrolled from 202601 (still at the
         # end of 2026), her Jan and Feb payments due and unpaid -> (1, 2, 2).
-        monkeypatch.setattr(timezone, "localdate", lambda *a, **k: dt.date(2027, 2, 1))
-        client.force_login(listed.tom)
-        r = client.get(reverse("benefits:report"))
+        with time_machine.travel(dt.datetime(2027, 2, 1, 10, 0, tzinfo=BEIJING), tick=False):
+            client.force_login(listed.tom)
+            r = client.get(reverse("benefits:report"))
         rows = r.context["rows"]
         assert [(x.township, x.scheme) for x in rows] == [
             (TOWN1, "reward"),

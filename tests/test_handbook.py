@@ -46,8 +46,8 @@ HAND_CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
 
 
 @pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("TAIZHANG_DATA", str(tmp_path / "data"))
+def own_data_folder(data_dir):
+    return data_dir
 
 
 @pytest.fixture

@@ -47,8 +47,8 @@ import datetime as dt
 import itertools
 
 import pytest
-from django.utils import timezone
 
+from taizhang import clock
 from taizhang.cli import UserError
 from taizhang.indicators import definitions
 from taizhang.indicators.backends import duckdb_backend
@@ -251,7 +251,7 @@ def born(
         date=dt.date.fromisoformat(date),
         child=child,
         delivery_place=place,
-        recorded_at=timezone.now(),
+        recorded_at=clock.now(),
     )
     BirthFact.objects.create(
         event=event,

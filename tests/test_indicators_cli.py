@@ -21,9 +21,9 @@ import json
 
 import pytest
 import typer
-from django.utils import timezone
 from typer.testing import CliRunner
 
+from taizhang import clock
 from taizhang.indicators.cli import register
 from taizhang.orgunits.models import OrgUnit
 from taizhang.register.models import (
@@ -111,7 +111,7 @@ def county(db):
         date=dt.date(2024, 5, 1),
         child=son,
         delivery_place="facility",
-        recorded_at=timezone.now(),
+        recorded_at=clock.now(),
     )
     BirthFact.objects.create(
         event=event,

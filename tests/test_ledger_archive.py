@@ -10,6 +10,7 @@ import zoneinfo
 import pytest
 from test_ledgers import MARCH, A, ledger_village  # noqa: F401  (the fixture)
 
+from taizhang import clock
 from taizhang.audit.models import AuditEntry
 from taizhang.errors import UserError
 from taizhang.ledgers import archive
@@ -20,14 +21,6 @@ from taizhang.ledgers.rowkeys import parse_key
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    """The archive goes under a folder of the test's own."""
-    folder = tmp_path / "data"
-    monkeypatch.setenv("TAIZHANG_DATA", str(folder))
-    return folder
 
 
 @pytest.mark.usefixtures("ledger_village")
@@ -174,9 +167,8 @@ class TestPurge:
     ):
         # Retention 24 months: files stored before the same day 24 months ago go; one is
         # stored an hour before that day began, one at its first minute.
-        from django.utils import timezone
 
-        today = timezone.localdate()
+        today = clock.today()
         cutoff = archive.months_before(today, 24)
         old = self.store(
             dt.datetime.combine(cutoff, dt.time(0, 0), SHANGHAI) - dt.timedelta(hours=1)
@@ -208,7 +200,7 @@ class TestPurge:
         assert "0 files" in taizhang("purge", "--apply").output
 
     def test_the_retention_is_configurable(self, taizhang, data_dir, monkeypatch):
-        month_ago = dt.datetime.now(SHANGHAI) - dt.timedelta(days=40)
+        month_ago = clock.now().astimezone(SHANGHAI) - dt.timedelta(days=40)
         record = self.store(month_ago)
         assert "0 files" in taizhang("purge").output
         monkeypatch.setenv("TAIZHANG_RETENTION_MONTHS", "1")

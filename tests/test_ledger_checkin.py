@@ -13,6 +13,7 @@ import pytest
 from helpers import make_user
 from test_ledgers import MARCH, A, B, ledger_village  # noqa: F401  (the fixture)
 
+from taizhang import clock
 from taizhang.accounts.models import Role
 from taizhang.audit.models import AuditEntry
 from taizhang.ledgers.build import build
@@ -133,7 +134,7 @@ def test_it_refuses_what_is_not_a_key_or_an_id_and_a_future_day(client, alice):
         (tampered, DAY, "does not check: it was altered or mistyped"),
         ("王芳", DAY, "王芳 is neither a ledger row key nor an 18-character ID number."),
         ("410325199005050042", DAY, "check digit"),
-        (WANG_ID, dt.date.today() + dt.timedelta(days=3), "is in the future"),
+        (WANG_ID, clock.today() + dt.timedelta(days=3), "is in the future"),
     ]
     for code, day, message in cases:
         r = post(client, code, day=day)

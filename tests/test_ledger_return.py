@@ -18,6 +18,7 @@ import openpyxl
 import pytest
 from test_ledgers import MARCH, A, B, ledger_village  # noqa: F401  (the fixture)
 
+from taizhang import clock
 from taizhang.audit.models import AuditEntry
 from taizhang.ledgers.declarations import LEDGERS
 from taizhang.ledgers.models import LedgerFile, ReturnedRow
@@ -29,11 +30,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_village")]
 
 
 @pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    """The archive goes under a folder of the test's own."""
-    folder = tmp_path / "data"
-    monkeypatch.setenv("TAIZHANG_DATA", str(folder))
-    return folder
+def own_data_folder(data_dir):
+    return data_dir
 
 
 def printed(taizhang, tmp_path, kind: str, fmt: str = "xlsx"):
@@ -155,7 +153,7 @@ class TestCheckupReturn:
         before = Event.objects.count()
         result = taizhang("ledger-return", path)
         assert result.exit_code == 1
-        today = dt.date.today()  # the day it was returned (the time zone is a day off at most)
+        today = clock.today()  # the day it was returned (the time zone is a day off at most)
         assert "row 1: row_key: this row was returned on" in result.stderr
         assert "now it says otherwise (康检日期 2026-03-25 → 2026-03-26)" in result.stderr
         assert str(today.year) in result.stderr
@@ -166,7 +164,7 @@ class TestCheckupReturn:
         # Row 1 is good; row 2 has no such date (2026-02-30); row 3 a date after today
         # (the next year); row 5's findings run past 200 characters.
         path = printed(taizhang, tmp_path, "checkup")
-        future = dt.date.today().year + 1
+        future = clock.today().year + 1
         fill(path, "checkup", {
             1: {"date": dt.date(2026, 3, 25)},
             2: {"date": "2026-02-30"},

@@ -28,8 +28,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_village")]
 
 
 @pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("TAIZHANG_DATA", str(tmp_path / "data"))
+def own_data_folder(data_dir):
+    return data_dir
 
 
 @pytest.fixture

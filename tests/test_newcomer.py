@@ -5,6 +5,7 @@ log file (exit 2), a page answers with a translated 500 page and a reference."""
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.urls import path
@@ -142,26 +143,20 @@ def test_a_user_error_anywhere_is_its_sentence_and_exit_1(monkeypatch, capsys, t
     assert not (tmp_path / "logs").exists()
 
 
-def command(*args, **env):
+def indicators_on(database_url: str, data: Path):
+    """``taizhang indicators`` in a process of its own, on the database at ``database_url``."""
     return subprocess.run(
-        [sys.executable, "-c", "from taizhang.cli import main; main()", *args],
+        [sys.executable, "-c", "from taizhang.cli import main; main()", "indicators"]
+        + ["--org", "410325", "--period", "2025"],
         capture_output=True,
         text=True,
-        env={**os.environ, **env},
+        env={**os.environ, "TAIZHANG_DATA": str(data), "TAIZHANG_DATABASE_URL": database_url},
         timeout=120,
     )
 
 
 def test_a_database_address_of_the_wrong_kind_is_a_sentence(tmp_path):
-    done = command(
-        "indicators",
-        "--org",
-        "410325",
-        "--period",
-        "2025",
-        TAIZHANG_DATA=str(tmp_path),
-        TAIZHANG_DATABASE_URL="mysql://root@localhost/taizhang",
-    )
+    done = indicators_on("mysql://root@localhost/taizhang", tmp_path)
     assert done.returncode == 1
     assert done.stderr == (
         "TAIZHANG_DATABASE_URL must start with sqlite:// or postgresql://, not "
@@ -170,15 +165,7 @@ def test_a_database_address_of_the_wrong_kind_is_a_sentence(tmp_path):
 
 
 def test_a_database_that_does_not_answer_is_a_sentence(tmp_path):
-    done = command(
-        "indicators",
-        "--org",
-        "410325",
-        "--period",
-        "2025",
-        TAIZHANG_DATA=str(tmp_path),
-        TAIZHANG_DATABASE_URL="postgresql://postgres@127.0.0.1:1/taizhang",
-    )
+    done = indicators_on("postgresql://postgres@127.0.0.1:1/taizhang", tmp_path)
     assert done.returncode == 1
     assert done.stderr.startswith(
         "cannot open the database (PostgreSQL database taizhang on 127.0.0.1:1): "

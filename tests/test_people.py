@@ -21,9 +21,9 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from helpers import EVENT_HEADER, area_users, write_csv
 
+from taizhang import clock
 from taizhang.audit.models import AuditEntry
 from taizhang.indicators.engine import compute
 from taizhang.lib.idnumber import make, mask
@@ -163,7 +163,7 @@ class TestSearch:
         client.force_login(people.alice)
         r = client.get(reverse("people"), {"q": "wxy"})
         [row] = r.context["rows"]
-        today = timezone.localdate()
+        today = clock.today()
         expected_age = today.year - 1990 - ((today.month, today.day) < (5, 20))
         assert (row.age, row.village, row.status_code) == (expected_age, "东街村", "resident")
 

@@ -29,8 +29,8 @@ MONTH = "202403"
 
 
 @pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("TAIZHANG_DATA", str(tmp_path / "data"))
+def own_data_folder(data_dir):
+    return data_dir
 
 
 @pytest.fixture
