@@ -179,7 +179,11 @@ def main() -> None:
     except Exception as e:  # noqa: BLE001 - the last line of defence: never a traceback
         from taizhang import incidents
 
-        reference, path = incidents.record(e, doing="taizhang " + " ".join(sys.argv[1:]))
+        try:
+            reference, path = incidents.record(e, doing="taizhang " + " ".join(sys.argv[1:]))
+        except Exception:  # noqa: BLE001 - not even a log file: still one line, no traceback
+            typer.echo(f"taizhang: the command stopped on an unexpected error: {e!r}", err=True)
+            sys.exit(2)
         typer.echo(
             f"taizhang: the command stopped on an unexpected error ({type(e).__name__}, "
             f"reference {reference}). The details are in {path}: "

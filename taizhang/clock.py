@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from taizhang.errors import UserError
 
 DEFAULT_ZONE = "Asia/Shanghai"
 
@@ -26,7 +28,15 @@ def zone_name() -> str:
 
 
 def zone() -> ZoneInfo:
-    return ZoneInfo(zone_name())
+    """The installation's time zone; ``UserError`` when ``TAIZHANG_TIME_ZONE`` names none."""
+    name = zone_name()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(
+            f"TAIZHANG_TIME_ZONE={name!r} is not a time zone: give a name such as "
+            f"{DEFAULT_ZONE}"
+        ) from None
 
 
 def now() -> dt.datetime:

@@ -21,8 +21,16 @@ def data_dir() -> Path:
 
 
 def ensure_data_dir() -> Path:
+    """The data folder, created if missing; ``UserError`` when it cannot be."""
     path = data_dir()
-    path.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"the data folder {path} is a file, not a folder: check TAIZHANG_DATA")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(
+            f"cannot create the data folder {path} ({e.strerror}): check TAIZHANG_DATA"
+        ) from None
     return path
 
 

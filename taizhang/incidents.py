@@ -24,6 +24,8 @@ def log_folder() -> Path:
     from taizhang import config
 
     for folder in (config.data_dir() / "logs", Path(tempfile.gettempdir()) / "taizhang-logs"):
+        if folder.parent.exists() and not folder.parent.is_dir():
+            continue
         try:
             folder.mkdir(parents=True, exist_ok=True)
             if os.access(folder, os.W_OK):
@@ -36,7 +38,10 @@ def log_folder() -> Path:
 def record(error: BaseException, *, doing: str) -> tuple[str, Path]:
     """Write ``error``'s traceback and ``doing`` (the command line, or the request) to a
     new log file; returns the reference and the file."""
-    moment = clock.local_now()
+    try:
+        moment = clock.local_now()
+    except Exception:  # noqa: BLE001 - a bad time zone setting must not hide the error
+        moment = clock.now()
     reference = f"{moment:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
     path = log_folder() / f"error-{reference}.log"
     text = (

@@ -73,7 +73,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-TIME_ZONE = clock.zone_name()
+TIME_ZONE = clock.zone().key  # refuses, in a sentence, a name that is no time zone
 USE_I18N = True
 USE_TZ = True
 

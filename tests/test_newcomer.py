@@ -143,15 +143,36 @@ def test_a_user_error_anywhere_is_its_sentence_and_exit_1(monkeypatch, capsys, t
     assert not (tmp_path / "logs").exists()
 
 
-def indicators_on(database_url: str, data: Path):
-    """``taizhang indicators`` in a process of its own, on the database at ``database_url``."""
+def indicators_with(**env):
+    """``taizhang indicators`` in a process of its own, with these environment variables."""
     return subprocess.run(
         [sys.executable, "-c", "from taizhang.cli import main; main()", "indicators"]
         + ["--org", "410325", "--period", "2025"],
         capture_output=True,
         text=True,
-        env={**os.environ, "TAIZHANG_DATA": str(data), "TAIZHANG_DATABASE_URL": database_url},
+        env={**os.environ, **env},
         timeout=120,
+    )
+
+
+def indicators_on(database_url: str, data: Path):
+    return indicators_with(TAIZHANG_DATA=str(data), TAIZHANG_DATABASE_URL=database_url)
+
+
+def test_a_time_zone_that_does_not_exist_is_a_sentence(tmp_path):
+    done = indicators_with(TAIZHANG_DATA=str(tmp_path), TAIZHANG_TIME_ZONE="Asia/Nowhere")
+    assert (done.returncode, done.stderr) == (
+        1,
+        "TAIZHANG_TIME_ZONE='Asia/Nowhere' is not a time zone: give a name such as Asia/Shanghai\n",
+    )
+
+
+def test_a_data_folder_that_is_a_file_is_a_sentence(tmp_path):
+    (tmp_path / "data").write_text("not a folder")
+    done = indicators_with(TAIZHANG_DATA=str(tmp_path / "data"))
+    assert (done.returncode, done.stderr) == (
+        1,
+        f"the data folder {tmp_path / 'data'} is a file, not a folder: check TAIZHANG_DATA\n",
     )
 
 

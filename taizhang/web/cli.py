@@ -35,8 +35,10 @@ def _serve(host: str, port: int) -> None:
 
 
 def demo(
-    persons: int = typer.Option(DEMO_PERSONS, "--persons", help="size of the synthetic county"),
-    seed: int = typer.Option(1, "--seed", help="random seed of the synthetic county"),
+    persons: int = typer.Option(
+        DEMO_PERSONS, "--persons", min=100, max=5_000_000, help="size of the synthetic county"
+    ),
+    seed: int = typer.Option(1, "--seed", min=0, help="random seed of the synthetic county"),
     port: int = typer.Option(8000, "--port", help="port on 127.0.0.1"),
     no_serve: bool = typer.Option(False, "--no-serve", help="set up, print the logins, and stop"),
 ) -> None:
