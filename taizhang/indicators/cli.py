@@ -56,7 +56,8 @@ def indicators_command(
     indicator: Annotated[
         list[str] | None,
         typer.Option(
-            "--indicator", help="an indicator code (repeat, or separate with commas); all if none"
+            "--indicator",
+            help="an indicator code (repeat, or separate with commas); the demographic set if none",
         ),
     ] = None,
     by: Annotated[
