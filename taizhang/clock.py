@@ -34,8 +34,7 @@ def zone() -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise UserError(
-            f"TAIZHANG_TIME_ZONE={name!r} is not a time zone: give a name such as "
-            f"{DEFAULT_ZONE}"
+            f"TAIZHANG_TIME_ZONE={name!r} is not a time zone: give a name such as {DEFAULT_ZONE}"
         ) from None
 
 
