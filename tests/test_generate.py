@@ -266,7 +266,9 @@ def test_it_refuses_a_register_that_holds_persons(taizhang):
     result = taizhang("generate", "--persons", 300, "--seed", 2)
     assert result.exit_code == 1
     assert f"already holds {before[0]:,} persons" in result.output
-    assert "set TAIZHANG_DATA to a new folder" in result.output
+    from taizhang import config
+
+    assert config.how_to_start_afresh() in result.output
     assert (Person.objects.count(), Event.objects.count()) == before
 
 
