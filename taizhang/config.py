@@ -54,7 +54,7 @@ def database_label() -> str:
 
 def how_to_start_afresh() -> str:
     """What a user does to begin again with an empty register."""
-    if os.environ.get("TAIZHANG_DATABASE_URL", "").startswith(("postgres", "postgresql")):
+    if not database_settings()["ENGINE"].endswith("sqlite3"):
         return "use an empty database (TAIZHANG_DATABASE_URL) and run the command again"
     return (
         "set TAIZHANG_DATA to a new folder, or, if what is there is a synthetic county you "

@@ -45,9 +45,7 @@ HAND_CHECKED: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-@pytest.fixture(autouse=True)
-def own_data_folder(data_dir):
-    return data_dir
+pytestmark = pytest.mark.usefixtures("data_dir")  # a data folder of its own
 
 
 @pytest.fixture

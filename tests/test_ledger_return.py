@@ -26,12 +26,7 @@ from taizhang.ledgers.render import HEADER_ROW
 from taizhang.ledgers.rowkeys import make_key, parse_key
 from taizhang.register.models import Event, Person
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_village")]
-
-
-@pytest.fixture(autouse=True)
-def own_data_folder(data_dir):
-    return data_dir
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_village", "data_dir")]
 
 
 def printed(taizhang, tmp_path, kind: str, fmt: str = "xlsx"):

@@ -24,12 +24,7 @@ from taizhang.ledgers.models import LedgerFile, ReturnedRow
 from taizhang.ledgers.render import HEADER_ROW
 from taizhang.register.models import Event, Person
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_village")]
-
-
-@pytest.fixture(autouse=True)
-def own_data_folder(data_dir):
-    return data_dir
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_village", "data_dir")]
 
 
 @pytest.fixture

@@ -20,17 +20,12 @@ from helpers import area_users
 
 from taizhang.ledgers.models import LedgerFile
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
 
 USERS = ("alice", "bob", "charlie", "tom", "ada")
 COUNTY, T100 = "410325", "410325100"
 A, C = "410325100201", "410325101201"
 MONTH = "202403"
-
-
-@pytest.fixture(autouse=True)
-def own_data_folder(data_dir):
-    return data_dir
 
 
 @pytest.fixture
