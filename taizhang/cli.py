@@ -47,7 +47,34 @@ def setup_django(*, migrate: bool = True) -> None:
         django.setup()
     if migrate:
         _connect()
+        _check_key(before_migrating=True)
         _migrate_if_needed()
+        _check_key()
+
+
+def _check_key(*, before_migrating: bool = False) -> None:
+    """Stop (exit 2, a sentence) when the key the register was written with is missing or
+    another one; never make a new key over encrypted data (``taizhang.operations.keys``).
+    Checked before migrating too (where the register already keeps its key's fingerprint):
+    a migration may encrypt."""
+    from django.db import DatabaseError, connection
+
+    from taizhang.operations import keys
+
+    if before_migrating:
+        try:
+            if "operations_keyfingerprint" not in connection.introspection.table_names():
+                return
+        except DatabaseError:
+            return
+    keys.secure_files()
+    try:
+        keys.check_key()
+    except UserError as e:
+        fail(str(e), e.status)
+    except DatabaseError:
+        if not before_migrating:
+            raise
 
 
 def _connect() -> None:
@@ -139,12 +166,14 @@ def get_app() -> typer.Typer:
     """The command with every app's subcommands registered (tests invoke this)."""
     global _registered
     if not _registered:
+        from taizhang.accounts import cli as accounts_cli
         from taizhang.benefits import cli as benefits_cli
         from taizhang.cases import cli as cases_cli
         from taizhang.exchange import cli as exchange_cli
         from taizhang.imports import cli as imports_cli
         from taizhang.indicators import cli as indicators_cli
         from taizhang.ledgers import cli as ledgers_cli
+        from taizhang.operations import cli as operations_cli
         from taizhang.projection import cli as projection_cli
         from taizhang.quality import cli as quality_cli
         from taizhang.reports import cli as reports_cli
@@ -164,6 +193,8 @@ def get_app() -> typer.Typer:
         ledgers_cli.register(app)
         projection_cli.register(app)
         quality_cli.register(app)
+        operations_cli.register(app)
+        accounts_cli.register(app)
         _registered = True
     return app
 

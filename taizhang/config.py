@@ -8,6 +8,7 @@ another database.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -21,12 +22,18 @@ def data_dir() -> Path:
 
 
 def ensure_data_dir() -> Path:
-    """The data folder, created if missing; ``UserError`` when it cannot be."""
+    """The data folder, created if missing (mode 700); ``UserError`` when it cannot be.
+
+    From here on the process makes its files private (``keep_files_private``): the
+    database, the archive, the logs — everything the register writes — only for the
+    account Taizhang runs as.
+    """
+    keep_files_private()
     path = data_dir()
     if path.exists() and not path.is_dir():
         raise UserError(f"the data folder {path} is a file, not a folder: check TAIZHANG_DATA")
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as e:
         raise UserError(
             f"cannot create the data folder {path} ({e.strerror}): check TAIZHANG_DATA"
@@ -34,13 +41,44 @@ def ensure_data_dir() -> Path:
     return path
 
 
+def keep_files_private() -> None:
+    """Files and folders this process creates are its account's alone (umask 077): 600
+    and 700. The data folder holds a register of persons."""
+    os.umask(0o077)
+
+
+def make_private(path: Path) -> None:
+    """Take away group's and others' access to ``path`` if it exists (an older install's
+    database file, say, made before files were private)."""
+    try:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            path.chmod(mode & 0o700)
+    except OSError:
+        pass  # not ours to change, or gone: the folder's own mode still guards it
+
+
+def write_private(path: Path, text: str, *, exclusive: bool = False) -> None:
+    """Write ``text`` to ``path`` with mode 600 (``exclusive``: only if it does not exist,
+    else ``FileExistsError``)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    make_private(path)
+
+
 def secret_file(name: str, nbytes: int = 32) -> bytes:
-    """Read a key file from the data folder, creating it (mode 600) on first use."""
+    """Read a key file from the data folder, creating it (mode 600) on first use.
+
+    For keys that may be made again when lost (``django.key``: users log in again). The
+    master key of ID numbers is never made here: ``taizhang.lib.crypto``."""
     path = ensure_data_dir() / name
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(nbytes))
+        with contextlib.suppress(FileExistsError):
+            write_private(path, secrets.token_hex(nbytes), exclusive=True)
     return bytes.fromhex(path.read_text().strip())
 
 
@@ -63,6 +101,7 @@ def how_to_start_afresh() -> str:
 
 
 def database_settings() -> dict:
+    keep_files_private()  # before SQLite makes its file, wherever it is
     url = os.environ.get("TAIZHANG_DATABASE_URL", "")
     if not url:
         return _sqlite(ensure_data_dir() / "taizhang.sqlite3")
@@ -89,11 +128,16 @@ def database_settings() -> dict:
 
 
 def _sqlite(path) -> dict:
+    """SQLite in WAL mode: readers never wait; one writer at a time, each transaction
+    taking the write lock as it begins (IMMEDIATE). A command waits up to five minutes
+    for the lock — a long import holds it the whole import; a page waits a few seconds
+    only (``TAIZHANG_WEB_LOCK_WAIT``, set on each web request's connection by
+    ``taizhang.web.middleware``) and then answers 503, try again in a minute."""
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
         "OPTIONS": {
-            "timeout": 30,
+            "timeout": 300,
             "transaction_mode": "IMMEDIATE",
             "init_command": (
                 "PRAGMA journal_mode=WAL;"

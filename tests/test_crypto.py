@@ -132,13 +132,13 @@ class TestMasterKey:
         master = hashlib.sha256(b"correct horse battery staple").digest()
         assert crypto.blind_index(ID) == expected_index(master, "id", ID)
 
-    def test_without_the_variable_it_creates_a_private_key_file(
-        self, use_key, monkeypatch, tmp_path
-    ):
+    def test_without_the_variable_it_uses_a_private_key_file(self, use_key, monkeypatch, tmp_path):
+        # The file is made only where nothing is encrypted yet (taizhang.operations.keys).
         monkeypatch.setenv("TAIZHANG_DATA", str(tmp_path))
         use_key(None)
+        key_file = crypto.create_key_file()
         blob = crypto.encrypt(ID)
-        key_file = tmp_path / "secret.key"
+        assert key_file == tmp_path / "secret.key"
         assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
         master = bytes.fromhex(key_file.read_text().strip())
         assert len(master) == 32

@@ -47,7 +47,9 @@ class TestLedgerCommand:
         )
         assert record.sha256 == hashlib.sha256(content).hexdigest()
         assert record.size == len(content)
-        assert archive.path_of(record).read_bytes() == content
+        # Kept encrypted (mode 600), read back as made.
+        assert archive.path_of(record).read_bytes().startswith(archive.MAGIC)
+        assert archive.read(record) == content
         assert archive.path_of(record).is_relative_to(data_dir / "archive" / "202603" / A)
         assert record.created_by.username == "taizhang"
         # Printing decrypts ID and phone numbers: the audit trail names the file and the
@@ -355,3 +357,133 @@ class TestFamilySupport:
             "family_support_start",
             "family_support_result",
         ]
+
+
+@pytest.mark.usefixtures("ledger_village")
+class TestEncryptionAtRest:
+    """The archive keeps every file encrypted with the installation's key (mode 600); it
+    gives a file back as it was made; files stored in clear before still read."""
+
+    # 王芳's ID and phone numbers, printed in full on the contraception ledger of A.
+    SECRETS = (b"410325199005050041", b"13800000002")
+
+    def make(self, taizhang, tmp_path, fmt="csv"):
+        out = tmp_path / f"contraception.{fmt}"
+        result = taizhang(
+            "ledger", "contraception", "--village", A, "--month", MARCH, "--format", fmt, "-o", out
+        )
+        assert result.exit_code == 0, result.output
+        return LedgerFile.objects.get(format=fmt), out.read_bytes()
+
+    def test_the_file_on_disk_holds_no_number_in_clear(self, taizhang, data_dir, tmp_path):
+        import stat
+
+        record, content = self.make(taizhang, tmp_path)
+        assert all(s in content for s in self.SECRETS)  # the CSV as printed
+        on_disk = archive.path_of(record).read_bytes()
+        assert on_disk.startswith(archive.MAGIC)
+        assert not any(s in on_disk for s in self.SECRETS)
+        assert "王芳".encode() not in on_disk
+        assert stat.S_IMODE(archive.path_of(record).stat().st_mode) == 0o600
+        for folder in archive.path_of(record).parents:
+            if folder == data_dir:
+                break
+            assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+        # The record's hash and size are those of the file as made.
+        assert (record.sha256, record.size) == (hashlib.sha256(content).hexdigest(), len(content))
+        assert archive.read(record) == content
+
+    def test_archived_gives_the_file_back_and_audits_it(self, taizhang, data_dir, tmp_path):
+        record, content = self.make(taizhang, tmp_path, "xlsx")
+        for reference in (str(record.pk), record.path, str(archive.path_of(record))):
+            out = tmp_path / "copy.xlsx"
+            result = taizhang("archived", reference, "-o", out)
+            assert result.exit_code == 0, result.output
+            assert out.read_bytes() == content
+        entries = AuditEntry.objects.filter(action="ledger_archive_read")
+        assert entries.count() == 3
+        assert (entries[0].object_id, entries[0].org_code) == (str(record.pk), A)
+        result = taizhang("archived", "202603/nothing.pdf", "-o", tmp_path / "x")
+        assert result.exit_code == 1
+        assert "is not a file of the ledger archive" in result.stderr
+
+    def test_an_altered_file_or_another_key_is_refused(self, taizhang, data_dir, tmp_path):
+        from taizhang.lib import crypto
+
+        record, _content = self.make(taizhang, tmp_path)
+        # (A command under another key stops before reading anything: taizhang.operations.)
+        other = bytes.fromhex("1e" * 32)
+        with crypto.using_key(other), pytest.raises(UserError, match="cannot be decrypted") as no:
+            archive.read(record)
+        assert no.value.status == 2
+        path = archive.path_of(record)
+        raw = bytearray(path.read_bytes())
+        raw[-1] ^= 1
+        path.write_bytes(bytes(raw))
+        with pytest.raises(UserError, match="cannot be decrypted"):
+            archive.read(record)
+
+    def test_a_file_stored_in_clear_before_is_read_and_sealed(self, taizhang, data_dir, tmp_path):
+        record, content = self.make(taizhang, tmp_path)
+        path = archive.path_of(record)
+        path.write_bytes(content)  # as an earlier version kept it
+        assert archive.read(record) == content
+        assert path.read_bytes().startswith(archive.MAGIC)  # sealed on the way
+        assert archive.read(record) == content
+        path.write_bytes(content + b"x")  # altered in clear
+        with pytest.raises(UserError, match="has been altered"):
+            archive.read(record)
+
+    def test_the_migration_seals_every_clear_file_once(self, taizhang, data_dir, tmp_path):
+        import importlib
+
+        from django.apps import apps
+
+        migration = importlib.import_module("taizhang.ledgers.migrations.0003_seal_archive")
+        csv_record, csv_content = self.make(taizhang, tmp_path)
+        xlsx_record, xlsx_content = self.make(taizhang, tmp_path, "xlsx")
+        for record, content in ((csv_record, csv_content), (xlsx_record, xlsx_content)):
+            archive.path_of(record).write_bytes(content)
+            archive.path_of(record).chmod(0o644)
+        migration.seal_archive(apps, None)
+        for record, content in ((csv_record, csv_content), (xlsx_record, xlsx_content)):
+            on_disk = archive.path_of(record).read_bytes()
+            assert on_disk.startswith(archive.MAGIC)
+            assert not any(s in on_disk for s in self.SECRETS)
+            assert archive.path_of(record).stat().st_mode & 0o777 == 0o600
+            assert archive.read(record) == content
+        before = archive.path_of(csv_record).read_bytes()
+        migration.seal_archive(apps, None)  # sealed files are left as they are
+        assert archive.path_of(csv_record).read_bytes() == before
+
+    def test_nothing_is_sealed_under_a_key_that_is_not_the_registers(
+        self, taizhang, data_dir, tmp_path, monkeypatch
+    ):
+        from taizhang.lib import crypto
+        from taizhang.register.models import Person
+
+        record, content = self.make(taizhang, tmp_path)
+        archive.path_of(record).write_bytes(content)
+        cipher = Person.objects.values_list("id_cipher", flat=True).order_by("pk").first()
+        with crypto.using_key(bytes.fromhex("1e" * 32)):
+            assert archive.seal_clear([record], register_cipher=cipher) == 0
+            assert archive.read(record) == content  # read in clear, and left so
+            assert archive.path_of(record).read_bytes() == content
+        # Without a key configured (no variable, no secret.key), none is made.
+        with monkeypatch.context() as m:
+            m.delenv("TAIZHANG_SECRET_KEY")
+            assert archive.seal_clear([record], register_cipher=cipher) == 0
+            assert not (data_dir / "secret.key").exists()
+        assert archive.seal_clear([record], register_cipher=cipher) == 1
+        assert archive.read(record) == content
+
+    def test_purge_removes_sealed_files(self, taizhang, data_dir, tmp_path, monkeypatch):
+        record, _content = self.make(taizhang, tmp_path)
+        monkeypatch.setenv("TAIZHANG_RETENTION_MONTHS", "1")
+        record.created_at = clock.now() - dt.timedelta(days=70)
+        record.save()
+        assert taizhang("purge", "--apply").exit_code == 0
+        assert not archive.path_of(record).exists()
+        record.refresh_from_db()
+        with pytest.raises(UserError, match="was purged on"):
+            archive.read(record)

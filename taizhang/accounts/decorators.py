@@ -3,6 +3,7 @@
 - ``@area_view``: needs a logged-in user with an org unit; the view scopes itself
   through ``taizhang.accounts.scope``.
 - ``@county_admin_view``: the same, for county administrators only.
+- ``@account_view``: a logged-in user, area or not (changing one's own password).
 - ``@public_view``: no login (the login page, the language switch).
 """
 
@@ -44,3 +45,16 @@ def county_admin_view(view):
 def public_view(view):
     view.taizhang_scoped = True
     return view
+
+
+def account_view(view):
+    """Needs a logged-in user, nothing more: pages about the user's own account."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    wrapper.taizhang_scoped = True
+    return wrapper

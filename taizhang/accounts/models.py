@@ -25,8 +25,17 @@ class Profile(models.Model):
 
 
 class LoginLock(models.Model):
-    """Failed logins per username; too many in a row lock the name for a while."""
+    """Password checks counted against one key: an account (``user:<id>``), a name that
+    is nobody's (``name:<normalised name>``) or a source address (``address:<ip>``).
 
-    username = models.CharField(max_length=150, unique=True)
+    ``failures`` counts checks reserved and not (yet) proven right, so a burst of
+    concurrent guesses cannot check more passwords than the limit (see ``lockout``).
+    """
+
+    key = models.CharField(max_length=200, unique=True)
     failures = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
+    last_failure = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures}"

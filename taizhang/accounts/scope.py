@@ -71,3 +71,22 @@ def may_see_identity(user, person: Person) -> bool:
     if role == Role.VILLAGE_WORKER:
         return user_org_code(user) == person.current_village
     return False
+
+
+def write_area(user) -> str | None:
+    """The org unit under which a write by ``user`` may name persons (by ID number or by a
+    ledger row's key), or None for the whole register.
+
+    A user with an org unit writes within its subtree: a person living elsewhere answers
+    as if not in the register (docs/imports.md, "Writes across areas"). No user, or an
+    account with no org unit (the system account a command runs under without ``--user``),
+    writes across the whole register; the web pages refuse such an account before this.
+    """
+    if user is None:
+        return None
+    return user_org_code(user)
+
+
+def within(area: str | None, village: str) -> bool:
+    """Is a person whose village is ``village`` inside ``area`` (None: the whole register)?"""
+    return area is None or bool(village and village.startswith(area))

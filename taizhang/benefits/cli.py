@@ -3,7 +3,6 @@ township and the schemes in force — thin shells over ``taizhang.benefits.actio
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import enum
 import io
@@ -14,6 +13,7 @@ import typer
 
 from taizhang import clock
 from taizhang.cli import setup_django, user_errors
+from taizhang.lib import cells
 
 benefits_app = typer.Typer(
     help="Benefit schemes (奖励扶助, 特别扶助, 育儿补贴): candidates, payments, arrears, report.",
@@ -126,7 +126,7 @@ def report_command(
         typer.echo(json.dumps({"org": org, "period": period, "rows": rows}, ensure_ascii=False))
         return
     out = io.StringIO()
-    writer = csv.DictWriter(
+    writer = cells.DictWriter(
         out,
         fieldnames=list(rows[0]) if rows else [],
         delimiter="," if output_format == Format.csv else "\t",

@@ -2,10 +2,12 @@
 ``taizhang.imports.columns``; docs/imports.md).
 
 Every row is checked first — the person must be in the register (found by the blind
-index of the ID number), the scheme a known code, months ``YYYYMM`` — and a bad row
-is reported as ``row N: column: reason``; ``taizhang.imports.service`` then writes
-nothing. Valid rows are written by ``taizhang.benefits.actions`` (the one write path).
-Importing the same file again changes nothing (counted as ``unchanged``).
+index of the ID number; for a user with an org unit, living inside it: a person outside
+answers as one not in the register, docs/imports.md "Writes across areas"), the scheme a
+known code, months ``YYYYMM`` — and a bad row is reported as ``row N: column: reason``;
+``taizhang.imports.service`` then writes nothing. Valid rows are written by
+``taizhang.benefits.actions`` (the one write path). Importing the same file again
+changes nothing (counted as ``unchanged``).
 
 Enrolments import as enrolled (ended when ``end_month`` is given), source ``import``.
 The payments before the month of the import come from the lists themselves (the
@@ -24,6 +26,7 @@ import contextlib
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
+from taizhang.accounts.scope import within, write_area
 from taizhang.benefits import actions
 from taizhang.benefits.models import (
     Channel,
@@ -57,12 +60,14 @@ class _Rows:
                 with contextlib.suppress(idnumber.IDNumberError):
                     ids.add(idnumber.normalize(ctx.table.get(values, key), today=self.today))
         index = {crypto.blind_index(idn): idn for idn in ids}
+        area = write_area(ctx.user)
         self.persons: dict[str, Person] = {}
         for part in db.chunks(list(index)):
             for p in Person.objects.filter(id_index__in=part).only(
                 "pk", "name", "mother_id", "current_village", "status"
             ):
-                self.persons[index[p.id_index]] = p
+                if within(area, p.current_village):
+                    self.persons[index[p.id_index]] = p
 
     def person(self, raw: str) -> Person:
         idn = fields.id_number(raw, self.today)

@@ -16,6 +16,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -287,9 +288,12 @@ def record_payment(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Payment recorded."))
     else:
         messages.error(request, _form_errors(form))
-    return redirect(
-        request.POST.get("next") or reverse("benefits:enrolment", args=[p.enrolment_id])
-    )
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("benefits:enrolment", args=[p.enrolment_id])  # none, or another site
+    return redirect(back)
 
 
 @area_view

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from taizhang import clock
 from taizhang import config as taizhang_config
-from taizhang.accounts.scope import user_org_code
+from taizhang.accounts.scope import user_org_code, within, write_area
 from taizhang.audit.actions import record as audit
 from taizhang.cases import config
 from taizhang.cases.models import (
@@ -235,7 +235,7 @@ def receive(
     details = {
         "petitioner_name_cipher": crypto.encrypt(petitioner_name) if petitioner_name else None,
         "petitioner_phone_cipher": crypto.encrypt(_phone(phone)) if phone else None,
-        **_identity(id_number, today),
+        **_identity(id_number, today, write_area(user)),
     }
     _check_date(None, received_on, today)
     with transaction.atomic():
@@ -252,8 +252,11 @@ def receive(
         )
 
 
-def _identity(id_number: str, today: dt.date) -> dict:
-    """The ciphertext and blind index of the petitioner's ID, and the person it names."""
+def _identity(id_number: str, today: dt.date, area: str | None = None) -> dict:
+    """The ciphertext and blind index of the petitioner's ID, and the person it names when
+    that person lives inside ``area``, the receiver's (``scope.write_area``): a petitioner
+    registered elsewhere is kept by the ID number alone, as one not in the register is
+    (docs/imports.md, "Writes across areas")."""
     if not id_number:
         return {"petitioner_id_cipher": None, "petitioner_id_index": "", "petitioner": None}
     try:
@@ -264,7 +267,10 @@ def _identity(id_number: str, today: dt.date) -> dict:
     return {
         "petitioner_id_cipher": crypto.encrypt(number),
         "petitioner_id_index": index,
-        "petitioner": Person.objects.filter(id_index=index).first(),
+        "petitioner": next(
+            (p for p in Person.objects.filter(id_index=index) if within(area, p.current_village)),
+            None,
+        ),
     }
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 
 import typer
+
+from taizhang.lib import cells
 
 FORMATS = ("table", "json", "csv")
 OVERDUE_COLUMNS = ("list", "number", "received_on", "org", "state", "due", "days_overdue")
@@ -151,14 +152,14 @@ def _text(value) -> str:
 
 
 def _echo_rows(header, rows, fmt: str) -> None:
-    cells = [[_text(v) for v in row] for row in rows]
+    texts = [[_text(v) for v in row] for row in rows]
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        writer = cells.csv_writer(buffer, lineterminator="\n")
         writer.writerow(header)
-        writer.writerows(cells)
+        writer.writerows(texts)
         typer.echo(buffer.getvalue(), nl=False)
         return
-    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(header)]
-    for line in [list(header), *cells]:
+    widths = [max([len(h), *(len(r[i]) for r in texts)]) for i, h in enumerate(header)]
+    for line in [list(header), *texts]:
         typer.echo("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())

@@ -8,6 +8,12 @@ creates the child as a person living with the mother, or links the person
 already registered with that ID number. A marriage is one event for the couple:
 each spouse's row for the same day records it once.
 
+A user with an org unit writes within it (``taizhang.accounts.scope.write_area``): a
+person living outside it answers exactly as an ID number not in the register does (a row
+about them is refused as unknown, a spouse is kept by ID number alone and their record is
+left untouched), and a birth cannot create a child whose ID number is already registered
+outside it (``OUTSIDE_AREA``). docs/imports.md, "Writes across areas".
+
 ``event_from_values`` reads one event from a mapping of column keys to text (a web
 form's fields) with the very parsers and messages of an import row.
 """
@@ -18,6 +24,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Mapping
 
+from taizhang.accounts.scope import within, write_area
 from taizhang.imports import fields
 from taizhang.imports.fields import FieldError
 from taizhang.lib import crypto, idnumber
@@ -32,6 +39,13 @@ OUTCOMES = tuple(Outcome.values)
 METHODS = tuple(Method.values)
 STAGES = tuple(LifeStage.values)
 DELIVERY_PLACES = tuple(DeliveryPlace.values)
+
+# A birth naming a child already registered outside the writer's area: the child cannot be
+# created again (the ID number is the register's key) nor taken from that area. The
+# sentence says nothing of the person: no name, date, village or mother.
+OUTSIDE_AREA = (
+    "this ID number is already registered outside your area: ask the county to record this birth"
+)
 
 
 def run(ctx) -> dict[str, int]:
@@ -64,7 +78,8 @@ def run(ctx) -> dict[str, int]:
             if values[i]:
                 norm(values[i])
     index = {idn: crypto.blind_index(idn) for idn in set(ids.values()) if idn}
-    known = _known_persons(index.values())
+    area = write_area(ctx.user)
+    known, outside = _known_persons(index.values(), area)
     person_of = {idn: known[ix_][0] for idn, ix_ in index.items() if ix_ in known}
     sex_of = {known[ix_][0]: known[ix_][1] for ix_ in index.values() if ix_ in known}
 
@@ -77,6 +92,7 @@ def run(ctx) -> dict[str, int]:
             if values[i_event].strip().lower() == "birth"
             and norm(values[i_child])
             and norm(values[i_child]) not in person_of
+            and index[norm(values[i_child])] not in outside
         }
         if i_child is not None
         else ()
@@ -111,6 +127,9 @@ def run(ctx) -> dict[str, int]:
                 date = dates[text] = fields.date(text, today)
             e = EventFacts(kind=kind, date=date, person=pk, row=n, extra={})
             _fill(e, kind, get, values, today, villages, person_of, sex_of)
+            if kind in ("move_in", "move_within") and not within(area, e.village):
+                # As the event form says: a move is recorded into the writer's own area.
+                raise FieldError(f"village {e.village} is outside your area", column="village")
             if kind == "birth":
                 column = "child_id_number"
                 _birth(
@@ -124,6 +143,7 @@ def run(ctx) -> dict[str, int]:
                     known,
                     index,
                     children,
+                    outside,
                 )
             column = "recorded_at"
             if i_recorded is not None and values[i_recorded]:
@@ -183,7 +203,7 @@ def run(ctx) -> dict[str, int]:
 
 
 def event_from_values(
-    values: Mapping[str, str], *, person: int, today: dt.date
+    values: Mapping[str, str], *, person: int, today: dt.date, area: str | None = None
 ) -> tuple[EventFacts, dict[int, actions.NewPerson]]:
     """One event of the registered person ``person``, read from ``values``, a mapping of the
     column keys of an events file (``event``, ``date``, ``spouse_id_number``, ...) to text.
@@ -193,7 +213,8 @@ def event_from_values(
     persons it creates (the child of a birth not yet in the register, keyed by its reserved
     id), ready for ``taizhang.register.actions.record_events``, which checks the event
     against the register. Call it inside the transaction that records the event: the
-    child's id is reserved here.
+    child's id is reserved here. ``area`` is the writer's (``scope.write_area``): a spouse
+    or child registered outside it is not known here (see the module's docstring).
     """
 
     def get(_values, key):
@@ -211,13 +232,18 @@ def event_from_values(
             if get(values, key):
                 ids[key] = idnumber.normalize(get(values, key), today=today)
     index = {idn: crypto.blind_index(idn) for idn in ids.values()}
-    known = _known_persons(index.values())
+    known, outside = _known_persons(index.values(), area)
     person_of = {idn: known[ix_][0] for idn, ix_ in index.items() if ix_ in known}
     sex_of = {row[0]: row[1] for row in known.values()}
     sex_of[person] = Person.objects.values_list("sex", flat=True).get(pk=person)
     child_pk: dict[str, int] = {}
     child_id = ids.get("child_id_number")
-    if kind == "birth" and child_id and child_id not in person_of:
+    if (
+        kind == "birth"
+        and child_id
+        and child_id not in person_of
+        and index[child_id] not in outside
+    ):
         [child_pk[child_id]] = actions.reserve_person_ids(1)
         sex_of[child_pk[child_id]] = idnumber.sex(child_id)
 
@@ -238,23 +264,29 @@ def event_from_values(
                 known,
                 index,
                 children,
+                outside,
             )
     _join_mothers_households(children)
     return e, children
 
 
-def _known_persons(indexes) -> dict[str, tuple]:
-    """Registered persons by blind index: (id, sex, birth_date, mother_id, household_id,
-    hukou_village)."""
+def _known_persons(indexes, area: str | None = None) -> tuple[dict[str, tuple], set[str]]:
+    """Registered persons inside ``area`` (None: anywhere) by blind index: (id, sex,
+    birth_date, mother_id, household_id, hukou_village); and the blind indexes of those
+    registered outside it, which the caller treats as unknown except that it never
+    creates a person with one of them."""
     quote = db.connection.ops.quote_name
-    return {
-        r[0]: r[1:]
-        for r in db.select_where_in(
-            f"SELECT id_index, id, sex, birth_date, mother_id, household_id, hukou_village "
-            f"FROM {quote(Person._meta.db_table)} WHERE id_index IN ({{in}})",
-            list(indexes),
-        )
-    }
+    known, outside = {}, set()
+    for r in db.select_where_in(
+        "SELECT id_index, id, sex, birth_date, mother_id, household_id, hukou_village, "
+        f"current_village FROM {quote(Person._meta.db_table)} WHERE id_index IN ({{in}})",
+        list(indexes),
+    ):
+        if within(area, r[7]):
+            known[r[0]] = r[1:7]
+        else:
+            outside.add(r[0])
+    return known, outside
 
 
 def _join_mothers_households(children: dict[int, actions.NewPerson]) -> None:
@@ -330,7 +362,9 @@ def _fill(e: EventFacts, kind, get, values, today, villages, person_of, sex_of) 
             e.stage = fields.choice(get(values, "stage"), STAGES, what="life stage")
 
 
-def _birth(e, raw, get, values, today, person_of, child_pk, known, index, children) -> None:
+def _birth(
+    e, raw, get, values, today, person_of, child_pk, known, index, children, outside=frozenset()
+) -> None:
     if not raw:
         raise FieldError("a birth needs the child's ID number")
     child_id = fields.id_number(raw, today)
@@ -368,6 +402,8 @@ def _birth(e, raw, get, values, today, person_of, child_pk, known, index, childr
             raise FieldError("a person cannot be their own child")
         e.child = pk
         return
+    if index.get(child_id) in outside:
+        raise FieldError(OUTSIDE_AREA)
     pk = child_pk[child_id]
     e.child = pk
     name = get(values, "child_name")

@@ -5,10 +5,16 @@ The ID number must be valid (GB 11643 check digit) and agree with ``sex`` and
 in the register (same ID number) is updated where their attributes changed —
 except the village they were registered in: a change of residence is a move
 event, not an edit.
+
+A user with an org unit (``taizhang.accounts.scope.write_area``) registers persons in
+its villages only, and cannot touch a person registered outside it: such a row is refused
+with a sentence that says nothing of that person (``OUTSIDE_AREA``), neither updated nor
+created a second time (docs/imports.md, "Writes across areas").
 """
 
 from __future__ import annotations
 
+from taizhang.accounts.scope import within, write_area
 from taizhang.audit.actions import record as audit
 from taizhang.imports import fields
 from taizhang.imports.fields import FieldError
@@ -17,6 +23,10 @@ from taizhang.lib.pinyin import initials
 from taizhang.orgunits.models import OrgUnit
 from taizhang.register import actions, db
 from taizhang.register.models import Household, Person
+
+OUTSIDE_AREA = (
+    "this ID number is already registered outside your area: ask the county to record this person"
+)
 
 ATTRIBUTES = (
     "name",
@@ -32,6 +42,7 @@ def run(ctx) -> dict[str, int]:
     table, errors, today = ctx.table, ctx.errors, ctx.today
     ix = table.index
     villages = set(OrgUnit.objects.villages().values_list("code", flat=True))
+    area = write_area(ctx.user)
 
     def get(values, key):
         i = ix.get(key)
@@ -63,6 +74,8 @@ def run(ctx) -> dict[str, int]:
                     raise FieldError(f"{given} does not agree with the ID number ({birth})")
             column = "village"
             village = fields.village(get(values, "village"), villages)
+            if not within(area, village):
+                raise FieldError(f"village {village} is outside your area")
             column = "hukou_village"
             hukou = (
                 fields.code12(get(values, "hukou_village"))
@@ -108,7 +121,7 @@ def run(ctx) -> dict[str, int]:
         r[0]: r
         for r in db.select_where_in(
             f"SELECT p.id_index, p.id, p.name, p.hukou_village, h.number, p.phone_index, "
-            f"p.ethnicity, p.live_births_before, p.village_id "
+            f"p.ethnicity, p.live_births_before, p.village_id, p.current_village "
             f"FROM {quote(Person._meta.db_table)} p "
             f"LEFT JOIN {quote(Household._meta.db_table)} h ON h.id = p.household_id "
             "WHERE p.id_index IN ({in})",
@@ -119,6 +132,9 @@ def run(ctx) -> dict[str, int]:
     for idn, (n, rec) in parsed.items():
         old = existing.get(index_of[idn])
         if old is None:
+            continue
+        if not within(area, old[9]):
+            errors.add(n, "id_number", OUTSIDE_AREA)
             continue
         if old[8] != rec["village"]:
             errors.add(

@@ -8,7 +8,6 @@ terminal and JSON when it goes to a file or a pipe.
 
 from __future__ import annotations
 
-import csv
 import enum
 import io
 import json
@@ -18,6 +17,7 @@ from typing import Annotated
 import typer
 
 from taizhang.cli import setup_django, user_errors
+from taizhang.lib import cells
 
 CSV_COLUMNS = [
     "org",
@@ -133,7 +133,7 @@ def to_csv(results: list[dict], *, targets: bool = False) -> str:
 
     names = _org_names([r["org"] for r in results])
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = cells.csv_writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS + (TARGET_COLUMNS if targets else []))
     for result in results:
         for entry in result["indicators"]:

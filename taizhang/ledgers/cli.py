@@ -1,6 +1,6 @@
 """``taizhang ledger``, ``taizhang ledgers``, ``taizhang ledger-return``, ``taizhang
-purge`` and ``taizhang handbook``: thin shells over ``taizhang.ledgers.service``,
-``returns``, ``archive`` and ``handbook``."""
+purge``, ``taizhang archived`` and ``taizhang handbook``: thin shells over
+``taizhang.ledgers.service``, ``returns``, ``archive`` and ``handbook``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
     app.command("ledgers")(ledgers_command)
     app.command("ledger-return")(ledger_return_command)
     app.command("purge")(purge_command)
+    app.command("archived")(archived_command)
     app.command("handbook")(handbook_command)
 
 
@@ -227,6 +228,40 @@ def purge_command(
         typer.echo(f"{summary}: removed; their records are marked purged.")
     else:
         typer.echo(f"{summary}. Dry run: nothing removed (add --apply to remove them).")
+
+
+def archived_command(
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="the archived file: its record number, or its path in the archive (as "
+            "`ledger` and `purge` print it, or under the data folder's archive/)"
+        ),
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="the file to write")],
+    user: Annotated[
+        str | None, typer.Option("--user", help="the account the reading is recorded under")
+    ] = None,
+) -> None:
+    """Copy one archived ledger file out of the archive, as it was made: archived files
+    are kept encrypted with the installation's key. The reading is recorded in the audit
+    trail (a ledger prints ID and phone numbers)."""
+    from taizhang.cli import fail, setup_django, user_errors
+
+    setup_django()
+    from taizhang.ledgers import archive
+
+    with user_errors():
+        record = archive.find(file)
+        content = archive.read_audited(record, user=_account(user), source="cli")
+    try:
+        output.write_bytes(content)
+    except OSError as e:
+        fail(f"{output}: {e.strerror or e}", 1)
+    typer.echo(
+        f"{record.kind} {record.village} {record.month} {record.format} "
+        f"({record.direction}, {record.created_at:%Y-%m-%d}): wrote {output}"
+    )
 
 
 def handbook_command(

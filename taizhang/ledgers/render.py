@@ -14,11 +14,13 @@ every village (四统一).
   read the file back (kind, village, month, template version, header row, column keys).
 - **CSV**: UTF-8 with a byte-order mark, one header row (the printed labels), a row per
   row, the row key last.
+
+Both spreadsheets are written through ``taizhang.lib.cells``: a name or a subject that
+begins like a formula is text (a string cell in the XLSX, a leading ``'`` in the CSV).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import math
@@ -27,6 +29,7 @@ import segno
 from django.template.loader import render_to_string
 
 from taizhang.ledgers.build import LedgerDoc
+from taizhang.lib import cells
 
 FORMATS = ("pdf", "xlsx", "csv")
 CONTENT_TYPES = {
@@ -254,12 +257,15 @@ def to_pdf(doc: LedgerDoc) -> bytes:
 # XLSX
 
 
-def to_xlsx(doc: LedgerDoc) -> bytes:
-    import xlsxwriter
+def _header_text(text: str) -> str:
+    """Text for a printed page header or footer, where ``&`` starts a control code."""
+    return text.replace("&", "&&")
 
+
+def to_xlsx(doc: LedgerDoc) -> bytes:
     ledger = doc.ledger
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    book = cells.workbook(out)
     sheet = book.add_worksheet(doc.month.code)
     font = {"font_name": "Noto Sans CJK SC", "font_size": 10}
     title = book.add_format(font | {"bold": True, "font_size": 14})
@@ -285,19 +291,19 @@ def to_xlsx(doc: LedgerDoc) -> bytes:
 
     sheet.merge_range(0, 0, 0, last_col, ledger.title_zh, title)
     facts = doc.facts()
-    sheet.write(1, 0, "  ".join(f"{label}：{value}" for label, value in facts[:3]), plain)
-    sheet.write(2, 0, "  ".join(f"{label}：{value}" for label, value in facts[3:]), plain)
-    sheet.write(3, 0, FILL_NOTE, note)
+    sheet.write_string(1, 0, "  ".join(f"{label}：{value}" for label, value in facts[:3]), plain)
+    sheet.write_string(2, 0, "  ".join(f"{label}：{value}" for label, value in facts[3:]), plain)
+    sheet.write_string(3, 0, FILL_NOTE, note)
 
     header = HEADER_ROW - 1
-    sheet.write(header, 0, NO_LABEL, head)
+    sheet.write_string(header, 0, NO_LABEL, head)
     for j, column in enumerate(printed, start=1):
-        sheet.write(header, j, column.zh, head)
+        sheet.write_string(header, j, column.zh, head)
         sheet.set_column(j, j, column.width + 1)
     for j, column in enumerate(fill, start=first_fill):
-        sheet.write(header, j, column.zh, fill_head)
+        sheet.write_string(header, j, column.zh, fill_head)
         sheet.set_column(j, j, column.width + 1)
-    sheet.write(header, key_col, KEY_LABEL, head)
+    sheet.write_string(header, key_col, KEY_LABEL, head)
     sheet.set_column(0, 0, 5)
     sheet.set_column(key_col, key_col, 44)
 
@@ -325,19 +331,21 @@ def to_xlsx(doc: LedgerDoc) -> bytes:
         for j, column in enumerate(fill, start=first_fill):
             sheet.data_validation(first, j, last, j, _validation(column))
     else:
-        sheet.write(first, 0, "本月无列入本台帐的对象。", plain)
+        sheet.write_string(first, 0, "本月无列入本台帐的对象。", plain)
 
     signatures = max(last, first) + 2
-    sheet.write(signatures, 1, "村专干（签字）：", plain)
-    sheet.write(signatures, 1 + max(2, len(printed) // 2), "审核人（签字）：", plain)
-    sheet.write(signatures, first_fill, "日期：　　　年　　月　　日", plain)
+    sheet.write_string(signatures, 1, "村专干（签字）：", plain)
+    sheet.write_string(signatures, 1 + max(2, len(printed) // 2), "审核人（签字）：", plain)
+    sheet.write_string(signatures, first_fill, "日期：　　　年　　月　　日", plain)
 
     sheet.freeze_panes(first, 2)
     sheet.repeat_rows(header)
     sheet.set_landscape()
     sheet.set_paper(9)  # A4
     sheet.fit_to_pages(1, 0)
-    sheet.set_header(f"&L&8{doc.running_head}&R&8模板版本 {doc.template_version}")
+    sheet.set_header(
+        f"&L&8{_header_text(doc.running_head)}&R&8模板版本 {_header_text(doc.template_version)}"
+    )
     sheet.set_footer("&C第 &P 页 / 共 &N 页")
     sheet.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
 
@@ -409,7 +417,7 @@ def csv_header(doc: LedgerDoc) -> list[str]:
 
 def to_csv(doc: LedgerDoc) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = cells.csv_writer(out, lineterminator="\r\n")
     writer.writerow(csv_header(doc))
     for n, row in enumerate(doc.rows, start=1):
         writer.writerow(

@@ -48,7 +48,7 @@ from django.utils.translation import gettext_lazy
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
 from taizhang import clock
-from taizhang.accounts.scope import in_area, user_org_code
+from taizhang.accounts.scope import in_area, user_org_code, within, write_area
 from taizhang.audit.actions import record as audit
 from taizhang.errors import UserError
 from taizhang.imports.fields import FieldError
@@ -668,12 +668,24 @@ class _Applier:
         from taizhang.imports.events import event_from_values
         from taizhang.register.models import Person
 
-        if key.subject != "person" or not Person.objects.filter(pk=key.subject_id).exists():
+        # A person who has since moved out of the user's area is, like one not in the
+        # register, not written to by this user (docs/imports.md, "Writes across areas").
+        area = write_area(self.user)
+        village = None
+        if key.subject == "person":
+            village = (
+                Person.objects.filter(pk=key.subject_id)
+                .values_list("current_village", flat=True)
+                .first()
+            )
+        if village is None or not within(area, village):
             self.error(n, "row_key", _("the person of this row is not in the register"))
             return
         values = {"event": effect.kind, **effect.as_text()}
         try:
-            event, children = event_from_values(values, person=key.subject_id, today=self.today)
+            event, children = event_from_values(
+                values, person=key.subject_id, today=self.today, area=area
+            )
         except FieldError as e:
             self.error(n, self.column_of(r, e.column, "date"), str(e))
             return

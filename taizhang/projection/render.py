@@ -9,16 +9,19 @@ table per scenario.
 
 A projection of given inputs (``build.inputs_report``): CSV has a row per year and age
 group (female, male, births to mothers of the group); the table one per year.
+
+CSV and XLSX are written through ``taizhang.lib.cells``: no text cell is ever a formula.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 
 from rich.console import Console
 from rich.table import Table
+
+from taizhang.lib import cells
 
 FORMATS = ("json", "csv", "xlsx", "table")
 SUMMARY_COLUMNS = (
@@ -93,7 +96,7 @@ def inputs_rows(result: dict, ages: list[int], step: int) -> list[list]:
 
 def _csv(columns, rows) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = cells.csv_writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow(["" if v is None else v for v in row])
@@ -125,11 +128,11 @@ def _sheet(book, name: str, title: str, line: str, columns, rows) -> None:
     text = book.add_format(font)
     whole = book.add_format(font | {"num_format": "#,##0"})
     decimal = book.add_format(font | {"num_format": "#,##0.0"})
-    sheet.write(0, 0, title, title_format)
-    sheet.write(1, 0, line, text)
+    sheet.write_string(0, 0, title, title_format)
+    sheet.write_string(1, 0, line, text)
     header = 3
     for j, column in enumerate(columns):
-        sheet.write(header, j, column, bold)
+        sheet.write_string(header, j, column, bold)
     for i, row in enumerate(rows, start=header + 1):
         for j, value in enumerate(row):
             if value is None:
@@ -137,16 +140,14 @@ def _sheet(book, name: str, title: str, line: str, columns, rows) -> None:
             if isinstance(value, str):
                 sheet.write_string(i, j, value, text)
             else:
-                sheet.write_number(i, j, value, decimal if isinstance(value, float) else whole)
+                cells.write(sheet, i, j, value, decimal if isinstance(value, float) else whole)
     sheet.set_column(0, len(columns) - 1, 14)
     sheet.freeze_panes(header + 1, 2)
 
 
 def to_xlsx(report: dict, *, by_age: bool = False) -> bytes:
-    import xlsxwriter
-
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    book = cells.workbook(out)
     title = f"人口预测 {report['org_name']} {report['base_year']}年基年"
     line = header_line(report)
     _sheet(book, "预测", title, line, SUMMARY_LABELS_ZH, summary_rows(report))
@@ -156,7 +157,9 @@ def to_xlsx(report: dict, *, by_age: bool = False) -> bytes:
         )
     font = book.add_format({"font_name": "Noto Sans CJK SC", "text_wrap": True})
     sheet = book.add_worksheet("假设")
-    sheet.write(0, 0, "预测假设", book.add_format({"font_name": "Noto Sans CJK SC", "bold": True}))
+    sheet.write_string(
+        0, 0, "预测假设", book.add_format({"font_name": "Noto Sans CJK SC", "bold": True})
+    )
     for i, text in enumerate(report["assumptions"], start=2):
         sheet.write_string(i, 0, text, font)
     sheet.set_column(0, 0, 120)
@@ -165,10 +168,8 @@ def to_xlsx(report: dict, *, by_age: bool = False) -> bytes:
 
 
 def inputs_to_xlsx(result: dict, ages: list[int], step: int) -> bytes:
-    import xlsxwriter
-
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    book = cells.workbook(out)
     _sheet(
         book,
         "预测",

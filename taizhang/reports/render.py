@@ -4,6 +4,8 @@ The layout follows the paper form: a title, a line naming the org unit, the peri
 when it was generated, a bold header row, then the rows. The XLSX opens cleanly in
 LibreOffice and Excel (XlsxWriter); the PDF is A4 — landscape when the table is wide —
 with the table header repeated on every page and Noto Sans CJK SC embedded (WeasyPrint).
+Every XLSX cell of text is a string, never a formula (``taizhang.lib.cells``): an org unit
+named ``=...`` is shown as its name.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import io
 import json
 
 from django.template.loader import render_to_string
+
+from taizhang.lib import cells
 
 FORMATS = ("json", "xlsx", "pdf")
 CONTENT_TYPES = {
@@ -63,10 +67,8 @@ def to_json(report: dict) -> str:
 
 def to_xlsx(report: dict) -> bytes:
     """The report as one worksheet: title, header line, bold header row, frozen panes."""
-    import xlsxwriter
-
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    book = cells.workbook(out)
     sheet = book.add_worksheet(report["period"])
     font = {"font_name": "Noto Sans CJK SC"}
     title = book.add_format(font | {"bold": True, "font_size": 14})
@@ -77,16 +79,16 @@ def to_xlsx(report: dict) -> bytes:
     decimal = book.add_format(font | {"num_format": "#,##0.00"})
 
     columns = report["columns"]
-    sheet.write(0, 0, report["title_zh"], title)
-    sheet.write(1, 0, header_line(report), text)
+    sheet.write_string(0, 0, report["title_zh"], title)
+    sheet.write_string(1, 0, header_line(report), text)
     header = 3
-    sheet.write(header, 0, ITEM_LABEL, bold)
-    sheet.write(header, 1, CODE_LABEL, bold)
+    sheet.write_string(header, 0, ITEM_LABEL, bold)
+    sheet.write_string(header, 1, CODE_LABEL, bold)
     for j, column in enumerate(columns, start=2):
-        sheet.write(header, j, column["label"], bold)
+        sheet.write_string(header, j, str(column["label"]), bold)
     for i, row in enumerate(report["rows"], start=header + 1):
-        sheet.write(i, 0, row["label_zh"], indented if row["level"] else text)
-        sheet.write(i, 1, row["code"], text)
+        sheet.write_string(i, 0, str(row["label_zh"]), indented if row["level"] else text)
+        sheet.write_string(i, 1, str(row["code"]), text)
         for j, value in enumerate(row["cells"], start=2):
             shown = display(value)
             if value is None:
@@ -94,7 +96,7 @@ def to_xlsx(report: dict) -> bytes:
             if isinstance(shown, str):
                 sheet.write_string(i, j, shown, text)
             else:
-                sheet.write_number(i, j, shown, decimal if isinstance(shown, float) else whole)
+                cells.write(sheet, i, j, shown, decimal if isinstance(shown, float) else whole)
     sheet.set_column(0, 0, 28)
     sheet.set_column(1, 1, 26)
     sheet.set_column(2, 1 + len(columns), 12)

@@ -6,13 +6,14 @@ web page; attainment and ranks are printed by ``taizhang indicators --targets``.
 
 from __future__ import annotations
 
-import csv
 import enum
 import io
 import json
 from typing import Annotated
 
 import typer
+
+from taizhang.lib import cells
 
 COLUMNS = ("indicator", "org", "org_name", "year", "direction", "target", "set_by", "set_at")
 
@@ -81,7 +82,7 @@ def list_command(
         return
     if output_format is Format.csv:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
+        writer = cells.DictWriter(buffer, COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(records)
         typer.echo(buffer.getvalue(), nl=False)

@@ -4,17 +4,20 @@ The event form is a thin shell over the importer's own row reader
 (``taizhang.imports.events.event_from_values``): its fields carry the column keys of
 an events file, every value is checked by the same parsers, and a wrong value shows
 the same sentence an import would report for that column. Only what a form adds is
-checked here: a new village must lie inside the user's area.
+checked here: a new village must lie inside the user's area. A spouse or child named by
+an ID number registered outside the user's area is, as in an import by that user, not
+known (docs/imports.md, "Writes across areas").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from taizhang.accounts.scope import in_area, org_units_for
+from taizhang.accounts.scope import in_area, org_units_for, write_area
 from taizhang.imports.events import event_from_values
 from taizhang.imports.fields import FieldError
 from taizhang.register.timeline import Problem
@@ -72,6 +75,13 @@ SEX_LABELS = {"M": _("Male"), "F": _("Female")}
 ACTION_LABELS = {
     "login": _("Logged in"),
     "login_failed": _("Failed login"),
+    "login_refused": _("Login refused: account locked"),
+    "login_locked": _("Account locked after failed logins"),
+    "password_change": _("Changed their password"),
+    "password_reset": _("Reset a user's password"),
+    "user_create": _("Made an account"),
+    "user_deactivate": _("Deactivated an account"),
+    "user_reactivate": _("Reactivated an account"),
     "person_view": _("Viewed a person's record"),
     "person_update": _("Updated a person"),
     "event_record": _("Recorded an event"),
@@ -146,9 +156,23 @@ class PersonSearchForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        villages = org_units_for(user).villages().values_list("code", "name")
-        self.fields["village"].choices = [("", _("All my villages")), *villages]
-        self.single_village = len(self.fields["village"].choices) <= 2
+        self._user = user
+        # Read when the filter is drawn or a village is asked for, not before: a search
+        # typed in the box (htmx: only the results are sent) needs none of them, and a
+        # county's 317 choices cost more to set up than the search itself.
+        self.fields["village"].choices = self._village_choices
+
+    @functools.cached_property
+    def _villages(self) -> list[tuple[str, str]]:
+        villages = org_units_for(self._user).villages().values_list("code", "name")
+        return [("", _("All my villages")), *villages]
+
+    def _village_choices(self) -> list[tuple[str, str]]:
+        return self._villages
+
+    @property
+    def single_village(self) -> bool:
+        return len(self._villages) <= 2
 
 
 # ---------------------------------------------------------------------------
@@ -282,7 +306,7 @@ class EventForm(forms.Form):
         values = {"event": self.kind, **{k: v or "" for k, v in cleaned.items()}}
         try:
             self.event, self.children = event_from_values(
-                values, person=self.person.pk, today=self.today
+                values, person=self.person.pk, today=self.today, area=write_area(self.user)
             )
         except FieldError as err:
             self.add_error(err.column if err.column in self.fields else None, str(err))

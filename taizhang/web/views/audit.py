@@ -4,12 +4,17 @@ administrators, over their own subtree."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from taizhang.accounts.decorators import county_admin_view
 from taizhang.accounts.scope import user_org_code
@@ -58,7 +63,7 @@ def person_named(text: str) -> int | None:
     """The register number of a person given by register number or resident ID number;
     raises ``ValueError`` with a sentence when the text is neither."""
     text = "".join(text.split())
-    if text.isdigit() and len(text) < 15:
+    if _REGISTER_NUMBER.fullmatch(text):
         return int(text)
     try:
         number = idnumber.normalize(text)
@@ -68,14 +73,60 @@ def person_named(text: str) -> int | None:
     return pk.first() or 0  # 0: a valid number of nobody in the register finds no entry
 
 
+# A register number (the person's key): what the address may name a person by. An ID
+# number never travels in an address (proxy logs, browser history, Referer).
+_REGISTER_NUMBER = re.compile(r"[0-9]{1,14}")
+
+
 @county_admin_view
 def entries(request: HttpRequest) -> HttpResponse:
-    scoped = entries_for(request.user)
+    """The audit trail. The filters are posted and answered at an address of their own
+    that names the person by register number: an ID number typed in the person box never
+    travels in an address, and an address holding one is refused."""
+    if request.method == "POST":
+        return _filter_posted(request)
+    person_text = request.GET.get("person", "")
+    if person_text and not _REGISTER_NUMBER.fullmatch("".join(person_text.split())):
+        messages.info(
+            request,
+            _(
+                "In the address, the person filter takes a register number only: "
+                "type an ID number in the Person box."
+            ),
+        )
+        kept = {k: v for k, v in request.GET.items() if k not in ("person", "page") and v}
+        return redirect(reverse("audit") + (f"?{urlencode(kept)}" if kept else ""))
+    form = AuditFilterForm(request.GET or None, actions=_actions())
+    return _entries_page(request, form)
+
+
+def _actions() -> list[str]:
     # order_by: the model's default ordering would make DISTINCT per (action, at, id).
-    actions = list(
-        AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct()
-    )
-    form = AuditFilterForm(request.GET or None, actions=actions)
+    return list(AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct())
+
+
+def _filter_posted(request: HttpRequest) -> HttpResponse:
+    """The posted filters: their address, with the person as a register number."""
+    form = AuditFilterForm(request.POST, actions=_actions())
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            person = person_named(data["person"]) if data.get("person") else None
+        except ValueError as e:
+            form.add_error("person", str(e))
+        else:
+            query = {
+                name: form.data.get(name, "") for name in ("user", "action", "date_from", "date_to")
+            }
+            if person is not None:
+                query["person"] = str(person)
+            query = {k: v for k, v in query.items() if v}
+            return redirect(reverse("audit") + (f"?{urlencode(query)}" if query else ""))
+    return _entries_page(request, form)
+
+
+def _entries_page(request: HttpRequest, form: AuditFilterForm) -> HttpResponse:
+    scoped = entries_for(request.user)
     page = None
     more = False
     if not form.is_bound or form.is_valid():

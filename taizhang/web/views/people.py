@@ -12,6 +12,7 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -20,6 +21,8 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 
 from taizhang import clock
@@ -145,9 +148,10 @@ def find_persons(
         persons = persons.filter(current_village=village)
     area = user_org_code(user) or ""
     level = "village" if village or len(area) >= 12 else "township" if len(area) > 6 else "county"
-    # A name search over a county reads every row; it stops early in row order once
-    # ``limit`` matches are found, and only those are sorted.
-    order = ("id",) if search.kind == "contains" and level == "county" else ("name_initials", "id")
+    # A name search over a county reads the whole name index (not the table); it stops
+    # early, in the index's order, once ``limit`` matches are found, and only those are
+    # sorted.
+    order = () if search.kind == "contains" and level == "county" else ("name_initials", "id")
     rows = _fetch(
         persons.order_by(*order).values_list("pk", "name_initials")[:limit],
         _sqlite_plan(search.kind, level),
@@ -167,10 +171,10 @@ def _sqlite_plan(kind: str, level: str) -> str:
     """
     if kind == "exact":
         return ""  # a blind index or a household: a handful of rows whatever the area
-    if level == "village" or (level == "township" and kind == "contains"):
-        return f"INDEXED BY {_quote('person_area_name')}"  # (current_village, name)
-    if kind == "contains":
-        return "NOT INDEXED"  # a county's names: one pass over the table is the cheapest
+    if level == "village" or kind == "contains":
+        # (current_village, name, name_initials): all a name search reads, so for a
+        # county too one pass over this index is cheaper than one over the table.
+        return f"INDEXED BY {_quote('person_area_name')}"
     return f"INDEXED BY {_quote(_index_of('name_initials'))}"  # read in order, stop early
 
 
@@ -210,14 +214,18 @@ class PersonRow:
     status: str
     status_code: str
     id_number: str
+    url: str = ""
 
 
 def person_rows(user, persons: list[Person], today: dt.date) -> list[PersonRow]:
     """What a results table shows of each person: the ID masked unless the user may see it."""
     names = village_names({p.current_village for p in persons})
+    # One reverse() for the table, not one per row (a search lists 50).
+    url = reverse("person", args=[0]).removesuffix("0/")
     return [
         PersonRow(
             pk=p.pk,
+            url=f"{url}{p.pk}/",
             name=p.name,
             sex=SEX_LABELS.get(p.sex, p.sex),
             age=age_on(p.birth_date, today),
@@ -228,6 +236,23 @@ def person_rows(user, persons: list[Person], today: dt.date) -> list[PersonRow]:
         )
         for p in persons
     ]
+
+
+# A results row, built in Python: the template engine costs about 10 µs a variable, and a
+# page of 50 rows of 8 values was most of a search's time.
+_ROW_HTML = (
+    '<tr data-person="{}"><td><a href="{}">{}</a></td><td>{}</td><td class="num">{}</td>'
+    '<td>{}</td><td>{}</td><td class="idnumber">{}</td></tr>'
+)
+
+
+def rows_html(rows: list[PersonRow]) -> str:
+    """The rows of a results table (``web/people/_results.html``), escaped."""
+    return format_html_join(
+        "\n",
+        _ROW_HTML,
+        ((r.pk, r.url, r.name, r.sex, r.age, r.village, r.status, r.id_number) for r in rows),
+    )
 
 
 def _id_shown(user, person: Person) -> str:
@@ -243,11 +268,31 @@ def village_names(codes) -> dict[str, str]:
     return dict(OrgUnit.objects.filter(code__in=codes).values_list("code", "name"))
 
 
+SEARCH_FIELDS = ("q", "status", "sex", "village")
+
+
+def kept_out_of_urls(text: str) -> bool:
+    """Whether a search text must never travel in an address, where proxy logs, browser
+    history and the Referer header keep it: any text with a digit — an ID number, a phone
+    number, any part of one (an ID number's first digits give the birthplace and the birth
+    date), or a household number. Names and pinyin initials have none."""
+    return any(c.isdigit() for c in text)
+
+
 @area_view
 def search(request: HttpRequest) -> HttpResponse:
-    """The people page. With htmx (typing in the search box) only the results are sent."""
+    """The people page. The page posts its search box, so that a number typed there never
+    travels in an address; a name search is answered at an address of its own as well
+    (``?q=王``), to link to and come back to, and an address holding a number is refused.
+    With htmx (typing in the search box) only the results are sent."""
+    if request.method == "POST":
+        params = request.POST
+    else:
+        params = request.GET
+        if kept_out_of_urls(params.get("q", "")):
+            return _number_in_address(request)
     today = clock.today()
-    form = PersonSearchForm(request.GET or None, user=request.user)
+    form = PersonSearchForm(params or None, user=request.user)
     page: Page | None = None
     rows: list[PersonRow] = []
     more = False
@@ -270,18 +315,65 @@ def search(request: HttpRequest) -> HttpResponse:
             limit=MATCH_LIMIT + 1,
         )
         more = len(ids) > MATCH_LIMIT
-        page = Paginator(ids[:MATCH_LIMIT], PER_PAGE).get_page(request.GET.get("page"))
+        page = Paginator(ids[:MATCH_LIMIT], PER_PAGE).get_page(params.get("page"))
         by_pk = Person.objects.in_bulk(list(page.object_list))
         rows = person_rows(request.user, [by_pk[pk] for pk in page.object_list], today)
+    # The search's own address, for a search that may have one: its pages are links.
+    # A number's search is paged by posting again.
+    address = (
+        _search_address(data) if data is not None and not kept_out_of_urls(data["q"]) else None
+    )
+    if request.method == "POST" and not request.htmx and address is not None:
+        return redirect(address)  # a name search: at its own address (the browser GETs it)
     context = {
         "form": form,
         "page": page,
         "rows": rows,
+        "rows_html": rows_html(rows),
         "more": more,
         "match_limit": MATCH_LIMIT,
+        "address": address,
+        "page_links": _page_links(address, page),
     }
-    template = "web/people/_results.html" if request.htmx else "web/people/search.html"
-    return render(request, template, context)
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "web/people/_results.html" if partial else "web/people/search.html"
+    response = render(request, template, context)
+    if request.method == "POST" and request.htmx:
+        # The address bar shows the search's address, or the bare page for a number's.
+        response["HX-Push-Url"] = address or reverse("people")
+    return response
+
+
+def _search_address(data: dict) -> str:
+    query = urlencode({name: data[name] for name in SEARCH_FIELDS if data.get(name)})
+    return reverse("people") + (f"?{query}" if query else "")
+
+
+def _page_links(address: str | None, page: Page | None) -> dict[str, str]:
+    """The addresses of the previous and next pages of a search that has an address."""
+    if address is None or page is None:
+        return {}
+    joiner = "&" if "?" in address else "?"
+    links = {}
+    if page.has_previous():
+        links["previous"] = f"{address}{joiner}page={page.previous_page_number()}"
+    if page.has_next():
+        links["next"] = f"{address}{joiner}page={page.next_page_number()}"
+    return links
+
+
+def _number_in_address(request: HttpRequest) -> HttpResponse:
+    """An address asking to search for a number (an old link, a bookmark): no search. The
+    browser is sent to the address without it, the other filters kept."""
+    sentence = _(
+        "Numbers are searched for from the search box only, never from the address: "
+        "type the ID, phone or household number in the box."
+    )
+    if request.htmx:
+        return render(request, "web/people/_results.html", {"refused": sentence})
+    messages.info(request, sentence)
+    kept = {name: request.GET[name] for name in SEARCH_FIELDS[1:] if request.GET.get(name)}
+    return redirect(reverse("people") + (f"?{urlencode(kept)}" if kept else ""))
 
 
 # ---------------------------------------------------------------------------

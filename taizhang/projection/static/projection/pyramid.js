@@ -45,7 +45,13 @@
         left: "center",
         textStyle: { fontSize: 14 },
       },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: abs },
+      // Drawn on the canvas: HTML tooltips carry inline styles, which the CSP refuses.
+      tooltip: {
+        trigger: "axis",
+        axisPointer: { type: "shadow" },
+        valueFormatter: abs,
+        renderMode: "richText",
+      },
       legend: { top: 24 },
       grid: { left: 8, right: 24, top: 56, bottom: 8, containLabel: true },
       xAxis: { type: "value", min: -top, max: top, axisLabel: { formatter: abs } },

@@ -7,12 +7,16 @@
 (function () {
   "use strict";
 
+  // Tooltips drawn on the canvas: ECharts' HTML tooltips are written with inline style
+  // attributes, which the Content-Security-Policy (style-src 'self') refuses.
+  var TOOLTIP = "richText";
+
   var COLORS = ["#0b6e4f", "#c2410c", "#1d4ed8", "#7c3aed", "#b45309", "#0e7490"];
 
   function line(spec) {
     return {
       color: COLORS,
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", renderMode: TOOLTIP },
       legend: { top: 0, show: spec.series.length > 1 },
       grid: { left: 8, right: 16, top: spec.series.length > 1 ? 32 : 16, bottom: 8, containLabel: true },
       xAxis: { type: "category", data: spec.years, boundaryGap: false },
@@ -27,7 +31,7 @@
     // Highest first, drawn top-down.
     return {
       color: COLORS,
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, renderMode: TOOLTIP },
       grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
       xAxis: { type: "value" },
       yAxis: { type: "category", data: spec.labels.slice().reverse() },
@@ -44,6 +48,7 @@
         trigger: "axis",
         axisPointer: { type: "shadow" },
         valueFormatter: abs,
+        renderMode: TOOLTIP,
       },
       legend: { top: 0 },
       grid: { left: 8, right: 24, top: 32, bottom: 8, containLabel: true },
