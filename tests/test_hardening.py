@@ -266,6 +266,15 @@ class TestControlCharacters:
         assert r.status_code == 302
         assert Event.objects.filter(kind="checkup").count() == 1
 
+    def test_it_refuses_a_nul_in_a_cookie_and_deletes_the_cookie(self, client, register):
+        from django.conf import settings
+
+        client.cookies[settings.SESSION_COOKIE_NAME] = "abcdefgh\x00ij"
+        r = client.get(reverse("login"))
+        assert r.status_code == 400
+        assert r.cookies[settings.SESSION_COOKIE_NAME].value == ""  # deleted
+        assert client.get(reverse("login")).status_code == 200
+
     def test_it_speaks_the_language_chosen(self, client, register):
         from django.conf import settings
 
@@ -466,3 +475,38 @@ def test_no_page_breaks_the_content_security_policy(register, live_server):
         finally:
             browser.close()
     assert violations == []
+
+
+def test_taizhang_serve_believes_only_its_own_proxy(monkeypatch):
+    """Behind the proxy, the client's address and scheme come from X-Forwarded-For and
+    -Proto when the proxy on this machine sends them, and from nobody else."""
+    from waitress.proxy_headers import proxy_headers_middleware
+
+    from taizhang.web.cli import proxy_options
+
+    monkeypatch.delenv("TAIZHANG_BEHIND_PROXY", raising=False)
+    assert proxy_options() == {}
+    monkeypatch.setenv("TAIZHANG_BEHIND_PROXY", "1")
+    options = proxy_options()
+    seen = {}
+
+    def app(environ, start_response):
+        seen.update(addr=environ["REMOTE_ADDR"], scheme=environ["wsgi.url_scheme"])
+        start_response("200 OK", [])
+        return [b""]
+
+    wrapped = proxy_headers_middleware(
+        app,
+        trusted_proxy=options["trusted_proxy"],
+        trusted_proxy_count=options["trusted_proxy_count"],
+        trusted_proxy_headers=options["trusted_proxy_headers"],
+        clear_untrusted=options["clear_untrusted_proxy_headers"],
+    )
+    headers = {"HTTP_X_FORWARDED_FOR": "10.1.2.3", "HTTP_X_FORWARDED_PROTO": "https"}
+    for remote, expected in (
+        ("127.0.0.1", ("10.1.2.3", "https")),
+        ("10.9.9.9", ("10.9.9.9", "http")),
+    ):
+        environ = {"REMOTE_ADDR": remote, "wsgi.url_scheme": "http", **headers}
+        wrapped(environ, lambda *a: None)
+        assert (seen["addr"], seen["scheme"]) == expected

@@ -156,3 +156,15 @@ def test_the_register_refuses_a_session_after_death(client, alice):
     assert r.context["error"] == "the person died on 2026-03-12; no checkup event can follow"
     assert not Attendance.objects.exists()
     assert not sessions("胡德全", "checkup")
+
+
+def test_the_session_day_stays_filled_in_chinese(client, alice):
+    # A date input takes only the ISO form: in Chinese (dates shown 2026/11/20) the
+    # session's day must still be value="2026-11-20", or the scanner's Enter sends nothing.
+    client.force_login(alice)
+    r = client.get(
+        f"{URL}?kind=checkup&date={DAY.isoformat()}", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    page = r.content.decode()
+    assert "签到" in page or "登记" in page
+    assert 'type="date" name="date" value="2026-11-20"' in page

@@ -523,3 +523,15 @@ def test_a_page_shows_the_counts_in_the_users_language():
     assert result.summary() == "applied 2, already returned 0, pending 5, events 2"
     with translation.override("zh-hans"):
         assert result.summary(translated=True) == "已登记 2，此前已回收 0，待填 5，事件 2"
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_read(taizhang, tmp_path):
+    # 21 MB (a sparse file: no memory, no disk) against the 20 MB limit of a ledger return.
+    big = tmp_path / "huge.xlsx"
+    with big.open("wb") as f:
+        f.truncate(21 * 1024 * 1024)
+    result = taizhang("ledger-return", big)
+    assert result.exit_code == 1
+    assert "huge.xlsx is larger than 20 MB: it is not a ledger of one village." in result.output
+    assert LedgerFile.objects.filter(direction="returned").count() == 0
+    assert ReturnedRow.objects.count() == 0

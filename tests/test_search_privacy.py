@@ -12,10 +12,12 @@ county administrator).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from test_browser import browser, county  # noqa: F401  (fixtures)
 from test_people import MAN, PHONE, WOMAN, people  # noqa: F401  (people is a fixture)
 
 from taizhang.audit.models import AuditEntry
@@ -51,7 +53,7 @@ def secrets_in(response, *numbers: str) -> list[str]:
     return [a for a in addresses(response) if any(p in a for p in parts)]
 
 
-def browser(user) -> Client:
+def csrf_client(user) -> Client:
     """A client that checks CSRF tokens, as a browser's requests are checked."""
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
@@ -76,7 +78,7 @@ def test_it_tells_which_search_texts_stay_out_of_addresses():
 
 class TestPeopleSearch:
     def test_it_finds_a_person_by_posted_id_number_with_no_number_in_any_address(self, people):  # noqa: F811
-        client = browser(people.alice)
+        client = csrf_client(people.alice)
         token = csrf_token(client, reverse("people"))
         r = client.post(reverse("people"), {"q": WOMAN, "csrfmiddlewaretoken": token})
         assert r.status_code == 200  # answered at once: no redirect to an address of its own
@@ -86,7 +88,7 @@ class TestPeopleSearch:
         assert addresses(r)  # (the check looks at something)
 
     def test_it_refuses_a_posted_search_without_the_csrf_token(self, people):  # noqa: F811
-        r = browser(people.alice).post(reverse("people"), {"q": WOMAN})
+        r = csrf_client(people.alice).post(reverse("people"), {"q": WOMAN})
         assert r.status_code == 403
 
     def test_it_answers_htmx_with_the_bare_page_address_for_a_number(self, client, people):  # noqa: F811
@@ -149,6 +151,14 @@ class TestPeopleSearch:
         r = client.post(reverse("people"), {"status": "resident"}, HTTP_HX_REQUEST="true")
         assert r.context["page_links"] == {"next": reverse("people") + "?status=resident&page=2"}
 
+    def test_it_sends_the_whole_page_when_htmx_restores_history(self, client, people):  # noqa: F811
+        # The results div says hx-history="false": htmx keeps no copy of the page (with its
+        # ID numbers) in the browser's storage, and asks for the whole page on Back.
+        client.force_login(people.alice)
+        headers = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+        body = client.get(reverse("people"), {"q": "wxy"}, headers=headers).content.decode()
+        assert "<html" in body and 'hx-history="false"' in body
+
     def test_it_still_audits_the_record_opened_from_a_search(self, client, people):  # noqa: F811
         client.force_login(people.alice)
         r = client.post(reverse("people"), {"q": WOMAN})
@@ -160,7 +170,7 @@ class TestPeopleSearch:
 
 class TestAuditPersonFilter:
     def test_it_names_the_person_by_register_number_in_the_address(self, people):  # noqa: F811
-        client = browser(people.ada)
+        client = csrf_client(people.ada)
         client.get(reverse("person", args=[people.woman.pk]))  # one entry about her
         token = csrf_token(client, reverse("audit"))
         r = client.post(
@@ -191,3 +201,33 @@ class TestAuditPersonFilter:
         assert r.url == (
             f"{reverse('audit')}?action=person_view&date_from=2024-01-01&person={people.woman.pk}"
         )
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_the_id_number_out_of_every_address_a_browser_sends(live_server, request):
+    """In Chromium: type a whole ID number, open the person found; no request the browser
+    sends (its address or its Referer) and no address it shows holds the number."""
+    import test_browser
+
+    if not Path(test_browser.CHROMIUM).exists():
+        pytest.skip("needs Debian's chromium (.ci/run installs it)")
+    request.getfixturevalue("county")
+    chromium = request.getfixturevalue("browser")
+    number = test_browser.WOMAN
+    base = live_server.url
+    page = chromium.new_page(locale="zh-CN")
+    test_browser.log_in(page, base, "alice")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.extend([r.url, r.headers.get("referer", "")]))
+    page.goto(f"{base}/people/")
+    page.fill("input[name=q]", number)
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector(f"td.idnumber:has-text('{number}')")
+    assert number not in page.url
+    page.get_by_role("link", name="王秀英").first.click()
+    page.wait_for_load_state()
+    assert re.search(r"/people/\d+/$", page.url)
+    page.go_back()
+    page.wait_for_load_state()
+    assert sent and [a for a in sent if number in a or number[6:14] in a] == []

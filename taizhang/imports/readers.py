@@ -13,6 +13,12 @@ header and blank rows still count, so ``row 7`` in a message is the seventh
 row under the header in the spreadsheet. Problems with the file as a whole
 (no header, a missing or repeated column, an unreadable file) raise
 ``FileError`` with a message for the person who made the file.
+
+Hostile and damaged files are refused the same way, never with a crash: a workbook is
+inspected before it is read, and read in a child process within limits
+(``taizhang.lib.sheets``, profile ``import``); a text with a NUL character, or one that
+decodes as GB18030 but is not Chinese in it (Big5, Shift-JIS), is refused
+(``taizhang.lib.textfiles``). docs/imports.md, "Limits".
 """
 
 from __future__ import annotations
@@ -20,7 +26,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
-import datetime as dt
 import gc
 import hashlib
 import os
@@ -28,18 +33,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from python_calamine import CalamineError, CalamineWorkbook, PasswordError
-
 from taizhang.imports.columns import COLUMNS, KINDS, REQUIRED, column_key, guess_kind, label
+from taizhang.lib import sheets, textfiles
+from taizhang.lib.sheets import SheetError, cell_text
+
+__all__ = ["EXTENSIONS", "FileError", "Table", "cell_text", "read_table", "sha256_of"]
 
 EXTENSIONS = (".csv", ".xlsx")
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls (and .doc) format
-# Above 1e15 a double no longer holds every integer, so an 18-digit ID number
-# stored as a number has already lost its last digits; it is shown the way
-# Excel shows it and the ID check rejects it.
-_EXACT_INTEGER_LIMIT = 1e15
 _SNIFF_BYTES = 1 << 16
 
 
@@ -212,20 +215,28 @@ def _csv_table(path: Path, kind: str | None) -> Table:
     if head.startswith(codecs.BOM_UTF8):
         encodings: tuple[str, ...] = ("utf-8-sig",)
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encodings = ("utf-16",)  # Excel's "Unicode text" export
+        encodings = ("utf-16",)  # Excel's "Unicode text"
     else:
         encodings = ("utf-8", "gb18030")
-    delimiter = "\t" if _is_tab_separated(head.decode(encodings[0], errors="replace")) else ","
-    # The file is decoded as it is read, so a large file is never held twice in
-    # memory; text that is not UTF-8 shows itself on the way and the file is read
-    # again as GB18030.
-    for encoding in encodings:
-        try:
-            with open(path, encoding=encoding, newline="") as f:
-                return _table(_checked_csv(csv.reader(f, delimiter=delimiter)), kind)
-        except UnicodeDecodeError:
-            continue
-    raise FileError("the file is not valid UTF-8 or GB18030 text")
+    try:
+        if encodings[0] != "utf-16":
+            textfiles.check_nul(path)
+        delimiter = "\t" if _is_tab_separated(head.decode(encodings[0], errors="replace")) else ","
+        # The file is decoded as it is read, so a large file is never held twice in
+        # memory; text that is not UTF-8 shows itself on the way and the file is read
+        # again as GB18030 — once it reads as Chinese in GB18030 (not Big5, Shift-JIS).
+        for encoding in encodings:
+            try:
+                if encoding == "gb18030":
+                    textfiles.check_gb18030(path)
+                with open(path, encoding=encoding, newline="") as f:
+                    lines = textfiles.checked_lines(f) if encoding == "utf-16" else f
+                    return _table(_checked_csv(csv.reader(lines, delimiter=delimiter)), kind)
+            except UnicodeDecodeError:
+                continue
+        raise textfiles.not_text(path)
+    except SheetError as e:
+        raise FileError(f"the file {e}") from None
 
 
 def _is_tab_separated(text: str) -> bool:
@@ -247,57 +258,10 @@ def _checked_csv(reader) -> Iterable[list[str]]:
 
 
 def _xlsx_records(path: Path) -> list[list[str]]:
-    with open(path, "rb") as f:
-        magic = f.read(len(_OLE_MAGIC))
-    if magic == _OLE_MAGIC:
-        raise FileError("the file is an old Excel .xls workbook named .xlsx: save it as .xlsx")
     try:
-        with CalamineWorkbook.from_path(str(path)) as workbook:
-            if not workbook.sheet_names:
-                raise FileError("the workbook has no sheet")
-            sheet = workbook.get_sheet_by_index(0)
-            return [[cell_text(v) for v in row] for row in sheet.iter_rows()]
-    except PasswordError:
-        raise FileError("the workbook is protected by a password: save it without one") from None
-    except (CalamineError, OSError, ValueError) as e:
-        raise FileError(f"the file is not a readable .xlsx workbook ({e})") from None
-
-
-def cell_text(value: object) -> str:
-    """The text of one spreadsheet cell as a person would have typed it.
-
-    Integers (and floats holding an integer below 1e15) give their digits, so a
-    village code stored as a number still reads ``410325100201``. Larger floats
-    have lost digits: they give Excel's scientific text (``4.10325199001010E+17``)
-    for the ID check to reject. Other floats give up to 15 significant digits.
-    Dates give ``YYYY-MM-DD``; date-times ``YYYY-MM-DD HH:MM:SS`` unless at
-    midnight; booleans ``TRUE``/``FALSE``.
-    """
-    kind = type(value)
-    if kind is str:
-        return value
-    if kind is float:
-        if abs(value) < _EXACT_INTEGER_LIMIT:
-            if value.is_integer():
-                return str(int(value))
-            text = f"{value:.15g}"
-            if "e" not in text:
-                return text
-        return f"{value:.14E}"
-    if kind is bool:
-        return "TRUE" if value else "FALSE"
-    if kind is int:
-        return str(value)
-    if kind is dt.datetime:
-        # Excel stores times as fractions of a day; round off the float noise.
-        value = (value + dt.timedelta(microseconds=500_000)).replace(microsecond=0)
-        if value.time() == dt.time(0):
-            return value.date().isoformat()
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if kind is dt.date:
-        return value.isoformat()
-    if kind is dt.time:
-        return value.replace(microsecond=0).isoformat()
-    if value is None:
-        return ""
-    return str(value)
+        book = sheets.read_xlsx(path, ["#0"], sheets.limits("import"))
+    except SheetError as e:
+        raise FileError(f"the file {e}") from None
+    if book.tables[0] is None:
+        raise FileError("the workbook has no sheet")
+    return book.tables[0].rows

@@ -142,8 +142,14 @@ def ledger_return_command(
     if not file.is_file():
         fail(f"{file}: no such file", 1)
     setup_django()
-    from taizhang.ledgers.returns import return_file
+    from taizhang.ledgers.returns import MAX_BYTES, return_file
 
+    if file.stat().st_size > MAX_BYTES:
+        fail(
+            f"{file.name} is larger than {MAX_BYTES // (1024 * 1024)} MB: "
+            "it is not a ledger of one village.",
+            1,
+        )
     result = return_file(
         file.read_bytes(), file.name, user=_account(user), dry_run=dry_run, source="cli"
     )

@@ -45,14 +45,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
 from taizhang import clock
 from taizhang.accounts.scope import in_area, user_org_code, within, write_area
 from taizhang.audit.actions import record as audit
 from taizhang.errors import UserError
 from taizhang.imports.fields import FieldError
-from taizhang.imports.readers import cell_text
 from taizhang.imports.service import Errors, RowError
 from taizhang.ledgers import archive
 from taizhang.ledgers.base import FillColumn, Ledger, Return
@@ -60,11 +58,14 @@ from taizhang.ledgers.declarations import LEDGERS, TEMPLATE_VERSION
 from taizhang.ledgers.models import Direction, LedgerFile, ReturnedRow
 from taizhang.ledgers.render import HEADER_ROW, KEY_LABEL, META_SHEET, NO_LABEL
 from taizhang.ledgers.rowkeys import RowKey, parse_key
-from taizhang.lib import crypto
+from taizhang.lib import crypto, sheets, textfiles
+from taizhang.lib.sheets import SheetError
 
 FORMATS = ("xlsx", "csv")
 MAX_BYTES = 20 * 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
+# The limits of a workbook read back (taizhang.lib.sheets; docs/imports.md, "Limits").
+SHEET_LIMITS = "ledger_return"
 _SHOWN_VILLAGE = re.compile(r"村：[^（]*（([0-9]{12})）")
 _SHOWN_MONTH = re.compile(r"月份：([0-9]{4})年([0-9]{1,2})月")
 # Counts in the order they are printed.
@@ -199,29 +200,28 @@ def _not_a_ledger(name: str) -> UserError:
     )
 
 
+def _refused(name: str, e: SheetError) -> UserError:
+    """A file refused as a whole by ``taizhang.lib.sheets`` or ``textfiles``, in a
+    sentence naming it."""
+    reason = _(e.reason) % e.params if e.params else _(e.reason)
+    return UserError(_("%(name)s %(reason)s.") % {"name": name, "reason": reason})
+
+
 def _read_xlsx(content: bytes, name: str) -> ReturnedFile:
-    if not content.startswith(_ZIP_MAGIC):
-        raise UserError(_("%(name)s is not an .xlsx workbook.") % {"name": name})
+    # Inspected, then read in a child process within limits: a hostile workbook is a
+    # sentence, never a crash of the web server.
+    wanted = [f"={META_SHEET}", f"!{META_SHEET}"]
     try:
-        with CalamineWorkbook.from_filelike(io.BytesIO(content)) as book:
-            sheets = list(book.sheet_names)
-            if META_SHEET not in sheets:
-                raise _not_a_ledger(name)
-            meta_rows = book.get_sheet_by_name(META_SHEET).to_python()
-            main = next((s for s in sheets if s != META_SHEET), None)
-            if main is None:
-                raise _not_a_ledger(name)
-            table = book.get_sheet_by_name(main).to_python()
-    except PasswordError:
-        raise UserError(
-            _("%(name)s is protected by a password: save it without one.") % {"name": name}
-        ) from None
-    except (CalamineError, OSError, ValueError) as e:
-        raise UserError(
-            _("%(name)s is not a readable .xlsx workbook (%(reason)s).")
-            % {"name": name, "reason": e}
-        ) from None
-    meta = {cell_text(r[0]).strip(): cell_text(r[1]).strip() for r in meta_rows if len(r) >= 2}
+        book = sheets.read_xlsx(content, wanted, sheets.limits(SHEET_LIMITS))
+    except SheetError as e:
+        raise _refused(name, e) from None
+    meta_sheet, main_sheet = book.tables
+    if meta_sheet is None or main_sheet is None:
+        raise _not_a_ledger(name)
+    # From the first row with a value, as calamine's to_python() gives a sheet.
+    meta_rows = meta_sheet.rows[meta_sheet.first_row :]
+    table = main_sheet.rows[main_sheet.first_row :]
+    meta = {r[0].strip(): r[1].strip() for r in meta_rows if len(r) >= 2}
     ledger = LEDGERS.get(meta.get("kind", ""))
     village, month = meta.get("village", ""), meta.get("month", "")
     if ledger is None or not _is_village(village) or not _is_month(month):
@@ -235,7 +235,7 @@ def _read_xlsx(content: bytes, name: str) -> ReturnedFile:
             )
             % {"name": name, "version": version or "?", "current": TEMPLATE_VERSION}
         )
-    text = [[cell_text(v).strip() for v in row] for row in table]
+    text = [[v.strip() for v in row] for row in table]
     _check_shown_header(text, name, village, month)
     header = HEADER_ROW - 1
     if len(text) <= header or _trimmed(text[header]) != _labels(ledger):
@@ -295,14 +295,12 @@ def _read_csv(content: bytes, name: str) -> ReturnedFile:
         raise UserError(
             _("%(name)s is an Excel workbook named .csv: rename it to .xlsx.") % {"name": name}
         )
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UserError(_("%(name)s is not UTF-8 or GB18030 text.") % {"name": name})
+    try:
+        # UTF-8 (with or without a byte-order mark) or GB18030 that reads as Chinese; no
+        # NUL character (PostgreSQL refuses it in text).
+        text = textfiles.decode(content)
+    except SheetError as e:
+        raise _refused(name, e) from None
     try:
         records = [[v.strip() for v in r] for r in csv.reader(io.StringIO(text, newline=""))]
     except csv.Error as e:

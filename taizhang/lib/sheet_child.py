@@ -26,21 +26,10 @@ MB = 1024 * 1024
 def main(args: list[str]) -> None:
     """Read the sheets asked for and write them, marshalled, to standard output."""
     import gc
-    import resource
 
     memory_mb, seconds, path, *wanted = args
     gc.disable()  # lists of strings hold no cycles
-    for kind, value in (
-        (resource.RLIMIT_CORE, 0),
-        (resource.RLIMIT_AS, int(memory_mb) * MB),
-        (resource.RLIMIT_CPU, int(seconds) + 1),
-    ):
-        try:
-            hard = resource.getrlimit(kind)[1]
-            soft = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            resource.setrlimit(kind, (soft, hard))
-        except (ValueError, OSError):
-            pass
+    _limit(int(memory_mb), int(seconds))
     try:
         result = read(path, wanted)
     except MemoryError:
@@ -56,6 +45,24 @@ def main(args: list[str]) -> None:
     out.write(data)
     out.flush()
     os._exit(0)
+
+
+def _limit(memory_mb: int, seconds: int) -> None:
+    try:
+        import resource
+    except ImportError:  # not a POSIX system: the parent's wall-clock limit still holds
+        return
+    for kind, value in (
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_AS, memory_mb * MB),
+        (resource.RLIMIT_CPU, seconds + 1),
+    ):
+        try:
+            hard = resource.getrlimit(kind)[1]
+            soft = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(kind, (soft, hard))
+        except (ValueError, OSError):
+            pass
 
 
 def read(path: str, wanted: list[str]) -> tuple:

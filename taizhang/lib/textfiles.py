@@ -18,11 +18,15 @@ Chinese Windows (CONTRACTS.md). Two kinds of file would otherwise get through wr
   area and the rare characters of GBK's extensions; Shift-JIS almost entirely among
   the rare ones. The file is refused when two characters or more are kana,
   box-drawing, bopomofo or private-use (no Chinese register has them; in a genuine
-  GB18030 file they are next to impossible), or when at least 3 characters, and a
-  fifth of all, are no common Chinese characters (genuine names have a rare character
-  in one name of a hundred or so). charset-normalizer then names the encoding the
-  file looks like, in the message. UTF-8 is not checked: text that decodes as UTF-8 is
-  UTF-8, and a file saved as UTF-8 is always read as it is.
+  GB18030 file they are next to impossible), or when at least 3 characters, and two
+  fifths of all, are no common Chinese characters (Big5 gives about two thirds, Shift-JIS
+  nearly all; genuine names have a rare character in one name of a hundred or so). A
+  file too small for a share (a name or two) with two such characters is refused when
+  its bytes read, as Big5 or Shift-JIS, as that encoding's commonest characters only.
+  charset-normalizer names the encoding the file looks like, in the message. A
+  single Big5 name with a single garbled character still gets through: that is the
+  limit of telling encodings apart by their text. UTF-8 is not checked: text that
+  decodes as UTF-8 is UTF-8, and a file saved as UTF-8 is always read as it is.
 
 Refusals are ``taizhang.lib.sheets.SheetError``s, whose reason follows the file's name.
 """
@@ -143,13 +147,15 @@ def check_gb18030(source: str | os.PathLike | bytes) -> None:
         return
     shown = next(run for run in sample if any(c not in good for c in run))[:12]
     strong = sum(_garbled(c) for c in bad)
-    if strong >= 2 or (len(bad) >= 3 and len(bad) * 5 >= len(text)):
+    if strong >= 2 or (len(bad) >= 3 and len(bad) * 5 >= 2 * len(text)):
         encoding = guess_encoding(source)
         if encoding:
             raise SheetError(NOT_CHINESE_LIKE, sample=shown, encoding=encoding)
         raise SheetError(NOT_CHINESE, bad=len(bad), total=len(text), sample=shown)
     # Too few characters to tell by their share (a file of one name): the file is Big5
     # or Shift-JIS when it reads, in that encoding, as its commonest characters only.
+    if len(bad) < 2:
+        return
     head = _head(source)
     for codec, encoding, common in _LEGACY:
         if _reads_as(head, codec, common):

@@ -31,7 +31,26 @@ def _serve(host: str, port: int) -> None:
     from taizhang.wsgi import application
 
     typer.echo(f"Taizhang is at http://{host}:{port}/  (Ctrl+C to stop)")
-    waitress_serve(application, host=host, port=port, threads=8, ident="taizhang")
+    waitress_serve(
+        application, host=host, port=port, threads=8, ident="taizhang", **proxy_options()
+    )
+
+
+def proxy_options() -> dict:
+    """With ``TAIZHANG_BEHIND_PROXY=1``: believe the reverse proxy on this machine (or at
+    ``TAIZHANG_PROXY_ADDRESS``) about the client's address and the scheme, so that the
+    audit trail and the per-address login lock see the person's address, not the
+    proxy's; the same headers from anyone else are dropped."""
+    import os
+
+    if os.environ.get("TAIZHANG_BEHIND_PROXY") != "1":
+        return {}
+    return {
+        "trusted_proxy": os.environ.get("TAIZHANG_PROXY_ADDRESS", "127.0.0.1"),
+        "trusted_proxy_count": 1,
+        "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+        "clear_untrusted_proxy_headers": True,
+    }
 
 
 def demo(

@@ -3,8 +3,8 @@
 - ``SecurityHeadersMiddleware``: the Content-Security-Policy (Django 5.2 has none of its
   own): scripts, styles, images and connections from the app's own address only — no
   inline script or style, no ``eval``. Every page keeps its CSS and JS in static files.
-- ``RefuseControlCharactersMiddleware``: a path, query or form holding NUL or another
-  control character is refused with 400 and a sentence, before anything reads the
+- ``RefuseControlCharactersMiddleware``: a path, query, form or cookie holding NUL or
+  another control character is refused with 400 and a sentence, before anything reads the
   session or the database (PostgreSQL cannot store NUL; SQLite would store it as-is).
 - ``BusyRegisterMiddleware``: a page waits for a write lock only a few seconds
   (``TAIZHANG_WEB_LOCK_WAIT``), where commands wait long; a write that still finds the
@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import re
 
@@ -30,7 +31,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",  # ECharts' "save as image" and the QR codes are data: URLs
+        "img-src 'self'",
         "font-src 'self'",
         "connect-src 'self'",
         "object-src 'none'",
@@ -68,16 +69,26 @@ _CONTROL_BUT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class RefuseControlCharactersMiddleware:
-    """400 for a request whose path, query (names or values), form field names, or form
-    values hold a control character; a form value may hold tab, CR and LF (a textarea),
-    nothing else. Nothing behind it runs: no session, no login, no write."""
+    """400 for a request whose path, query (names or values), form field names, form
+    values or cookies hold a control character; a form value may hold tab, CR and LF (a
+    textarea), nothing else. Nothing behind it runs: no session, no login, no write. A
+    cookie holding one (the session's, say: only someone else can have put it there) is
+    deleted by the same answer."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if _has_control_characters(request):
-            return _sentence_page(request, "web/400.html", status=400)
+        bad_cookies = [
+            name
+            for name, value in request.COOKIES.items()
+            if _ANY_CONTROL.search(name) or _ANY_CONTROL.search(value)
+        ]
+        if bad_cookies or _has_control_characters(request):
+            response = _sentence_page(request, "web/400.html", status=400)
+            for name in bad_cookies:  # planted by someone else: gone at the next request
+                response.delete_cookie(name)
+            return response
         return self.get_response(request)
 
 
@@ -115,7 +126,8 @@ def lock_wait_seconds() -> float:
 
 
 def _wait_briefly(connection) -> None:
-    """Make ``connection`` give up on a lock after ``lock_wait_seconds()``."""
+    """Make ``connection`` give up on a lock after ``lock_wait_seconds()`` (on the driver's
+    own cursor: no query wrapper sees it)."""
     seconds = lock_wait_seconds()
     if connection.vendor == "sqlite":
         sql = f"PRAGMA busy_timeout = {int(seconds * 1000)}"
@@ -123,9 +135,15 @@ def _wait_briefly(connection) -> None:
         sql = f"SET lock_timeout = '{int(seconds * 1000)}ms'"
     else:
         return
-    with connection.cursor() as cursor:
+    cursor = connection.connection.cursor()
+    try:
         cursor.execute(sql)
-    connection.taizhang_brief_wait = connection.connection
+    finally:
+        cursor.close()
+    # Done for as long as this connection lives — unless the SET ran inside a transaction
+    # (a test's), whose rollback would undo it: then it is done again next time.
+    if not connection.in_atomic_block:
+        connection.taizhang_brief_wait = connection.connection
 
 
 def _on_connection_created(sender, connection, **kwargs) -> None:
@@ -134,6 +152,16 @@ def _on_connection_created(sender, connection, **kwargs) -> None:
 
 
 connection_created.connect(_on_connection_created, dispatch_uid="taizhang-web-lock-wait")
+
+
+def _brief_wait_first(execute, sql, params, many, context):
+    """Before a request's first query on a connection opened earlier (PostgreSQL keeps
+    them, CONN_MAX_AGE), give it the brief wait, once; a request that queries nothing
+    opens nothing."""
+    connection = context["connection"]
+    if getattr(connection, "taizhang_brief_wait", None) is not connection.connection:
+        _wait_briefly(connection)
+    return execute(sql, params, many, context)
 
 
 def is_busy(error: BaseException | None) -> bool:
@@ -165,16 +193,15 @@ class BusyRegisterMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Connections opened during the request get the brief wait as they open
+        # (``connection_created``); one already open (kept by PostgreSQL's CONN_MAX_AGE,
+        # or a test's) before its first query.
         token = _in_web_request.set(True)
         try:
-            # Connections opened during the request get the brief wait as they open
-            # (``connection_created``); one already open (kept by PostgreSQL's
-            # CONN_MAX_AGE, or a test's) gets it here, once.
-            for connection in connections.all(initialized_only=True):
-                raw = connection.connection
-                if raw is not None and getattr(connection, "taizhang_brief_wait", None) is not raw:
-                    _wait_briefly(connection)
-            return self.get_response(request)
+            with contextlib.ExitStack() as stack:
+                for alias in connections:
+                    stack.enter_context(connections[alias].execute_wrapper(_brief_wait_first))
+                return self.get_response(request)
         finally:
             _in_web_request.reset(token)
 
