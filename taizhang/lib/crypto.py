@@ -51,6 +51,7 @@ __all__ = [
     "encrypt",
     "fingerprint",
     "fingerprint_of",
+    "is_ciphertext",
     "key_file",
     "key_source",
     "master_key_from",
@@ -202,6 +203,12 @@ def encrypt(text: str) -> bytes:
     aead = _keys()[0]
     nonce = os.urandom(_NONCE_BYTES)
     return _VERSION + nonce + aead.encrypt(nonce, text.encode(), _VERSION)
+
+
+def is_ciphertext(blob: bytes | bytearray | memoryview) -> bool:
+    """Whether ``blob`` has the form of a value made by ``encrypt`` (under whatever key)."""
+    data = bytes(blob)
+    return len(data) >= 1 + _NONCE_BYTES + _TAG_BYTES and data[:1] == _VERSION
 
 
 def decrypt(blob: bytes | bytearray | memoryview) -> str:

@@ -22,7 +22,7 @@ import time
 
 from django.db import IntegrityError, transaction
 
-from taizhang import config
+from taizhang import clock, config
 from taizhang.errors import UserError
 from taizhang.lib import crypto
 
@@ -70,14 +70,12 @@ def stored_fingerprint() -> str | None:
 
 def record_fingerprint(fingerprint: str) -> None:
     """Store ``fingerprint`` as the register's (the one row, made or replaced)."""
-    from django.utils import timezone
-
     from taizhang.operations.models import KeyFingerprint
 
     try:
         with transaction.atomic():
             KeyFingerprint.objects.update_or_create(
-                pk=1, defaults={"fingerprint": fingerprint, "recorded_at": timezone.now()}
+                pk=1, defaults={"fingerprint": fingerprint, "recorded_at": clock.now()}
             )
     except IntegrityError:  # another process recorded it at the same moment
         pass
@@ -102,24 +100,26 @@ def has_encrypted_values() -> bool:
 
 
 def _reads_a_stored_value() -> bool:
-    """Whether the key in force decrypts a value the register holds."""
+    """Whether the key in force reads the register's stored values: the first few decrypt,
+    or at least none that is well-formed fails to (a value that is no ciphertext at all
+    says nothing about the key)."""
     from taizhang.cases.models import Case
     from taizhang.register.models import Person
 
-    blob = Person.objects.order_by("pk").values_list("id_cipher", flat=True).first()
-    if blob is None:
-        blob = (
-            Case.objects.filter(petitioner_id_cipher__isnull=False)
-            .order_by("pk")
-            .values_list("petitioner_id_cipher", flat=True)
-            .first()
-        )
-    if blob is None:
+    blobs = [
+        *Person.objects.order_by("pk").values_list("id_cipher", flat=True)[:5],
+        *Case.objects.filter(petitioner_id_cipher__isnull=False)
+        .order_by("pk")
+        .values_list("petitioner_id_cipher", flat=True)[:5],
+    ]
+    for blob in blobs:
+        if not crypto.is_ciphertext(blob):
+            continue
+        try:
+            crypto.decrypt(blob)
+        except crypto.DecryptionError:
+            return False
         return True
-    try:
-        crypto.decrypt(blob)
-    except crypto.DecryptionError:
-        return False
     return True
 
 

@@ -17,23 +17,99 @@ def register(app: typer.Typer) -> None:
 def serve(
     port: int = typer.Option(8000, "--port", help="port on 127.0.0.1"),
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+    processes: int = typer.Option(
+        0,
+        "--processes",
+        min=0,
+        max=64,
+        help="server processes sharing the port (0: one per processor core, at most 8)",
+    ),
 ) -> None:
     """Serve the web app on an existing database."""
     from taizhang.cli import setup_django
 
     setup_django()
-    _serve(host, port)
+    _serve(host, port, processes)
 
 
-def _serve(host: str, port: int) -> None:
+def default_processes() -> int:
+    """One server process per core (Python runs one request at a time per process), at
+    most 8; the threads of each process overlap the waits on the database."""
+    import os
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def _serve(host: str, port: int, processes: int = 0) -> None:
+    import os
+    import signal
+    import socket
+
+    from django.db import connections
     from waitress import serve as waitress_serve
 
     from taizhang.wsgi import application
 
+    processes = processes or default_processes()
+    options = {"threads": 8, "ident": "taizhang", **proxy_options()}
+    try:
+        sock = socket.create_server((host, port), family=_family(host), backlog=1024)
+    except OSError as e:
+        from taizhang.errors import UserError
+
+        raise UserError(f"cannot listen on {host}:{port}: {e.strerror}") from None
     typer.echo(f"Taizhang is at http://{host}:{port}/  (Ctrl+C to stop)")
-    waitress_serve(
-        application, host=host, port=port, threads=8, ident="taizhang", **proxy_options()
-    )
+    if processes == 1 or not hasattr(os, "fork"):
+        waitress_serve(application, sockets=[sock], **options)
+        return
+    # The app is loaded once and the processes fork from it; none inherits an open
+    # database connection.
+    connections.close_all()
+    children: set[int] = set()
+    stopping = False
+
+    def start() -> None:
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            try:
+                waitress_serve(application, sockets=[sock], **options)
+            finally:
+                os._exit(0)
+        children.add(pid)
+
+    def stop(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for _ in range(processes):
+        start()
+    while children:
+        try:
+            pid, _status = os.wait()
+        except ChildProcessError:
+            break
+        children.discard(pid)
+        if not stopping:
+            start()  # a process that died is replaced; the others kept serving
+
+
+def _family(host: str):
+    import socket
+
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 def proxy_options() -> dict:
