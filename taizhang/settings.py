@@ -119,9 +119,11 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_COOKIE_AGE = _whole_number("TAIZHANG_SESSION_HOURS", 8, 1, 24 * 30) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = os.environ.get("TAIZHANG_SESSION_AT_BROWSER_CLOSE") != "0"
 # Cookies: never read by scripts, not sent on other sites' requests, and over HTTPS only
-# when the site is served over HTTPS (TAIZHANG_SECURE_COOKIES=1 behind a proxy that
-# terminates HTTPS; off by default so that the embedded server's http:// works).
-TAIZHANG_SECURE_COOKIES = os.environ.get("TAIZHANG_SECURE_COOKIES") == "1"
+# when the site is served over HTTPS (TAIZHANG_HTTPS=1, or TAIZHANG_SECURE_COOKIES=1 on
+# its own; off by default so that the embedded server's http:// works).
+TAIZHANG_SECURE_COOKIES = os.environ.get("TAIZHANG_SECURE_COOKIES") == "1" or (
+    os.environ.get("TAIZHANG_HTTPS") == "1" and os.environ.get("TAIZHANG_SECURE_COOKIES") != "0"
+)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = TAIZHANG_SECURE_COOKIES
 SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True  # the pages send the token themselves
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = LANGUAGE_COOKIE_SAMESITE = "Lax"

@@ -273,6 +273,23 @@ class TestImport:
         assert result.exit_code == 1
         assert "missing columns 单位代码 (org), 密码 (password)" in result.output
 
+    def test_a_file_with_nul_bytes_or_in_big5_is_refused(self, taizhang, tmp_path):
+        # The same text rules as every import: a NUL byte, or names that read as Big5.
+        nul = tmp_path / "nul.csv"
+        nul.write_bytes(b"username,role,org,password\nzhang\x00,county,410325,x\n")
+        result = taizhang("users", "import", nul)
+        assert result.exit_code == 1
+        assert "NUL" in result.output
+        big5 = tmp_path / "big5.csv"
+        rows = "username,role,org,password\n" + "".join(
+            f"{n},village,410325100201,{GOOD}\n" for n in ("黃俊傑", "陳淑芬", "張志豪")
+        )
+        big5.write_bytes(rows.encode("big5"))
+        result = taizhang("users", "import", big5)
+        assert result.exit_code == 1
+        assert "Big5" in result.output
+        assert not Profile.objects.exists()
+
 
 def test_the_demo_logins_pass_the_password_policy(client):
     from django.contrib.auth import password_validation

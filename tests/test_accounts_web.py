@@ -225,6 +225,13 @@ class TestSessionsAndCookies:
             TAIZHANG_SESSION_AT_BROWSER_CLOSE="0",
         ).stdout.split()
         assert out == ["43200", "True", "True", "False"]
+        # Served over HTTPS, the cookies are Secure without saying so twice (0 overrides).
+        out = self.settings_with(tmp_path, TAIZHANG_HTTPS="1").stdout.split()
+        assert out == ["28800", "True", "True", "True"]
+        out = self.settings_with(
+            tmp_path, TAIZHANG_HTTPS="1", TAIZHANG_SECURE_COOKIES="0"
+        ).stdout.split()
+        assert out == ["28800", "False", "False", "True"]
 
     def test_a_bad_session_length_is_a_sentence(self, tmp_path):
         result = subprocess.run(

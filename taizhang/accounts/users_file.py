@@ -11,7 +11,6 @@ so importing the same file twice changes nothing the second time.
 
 from __future__ import annotations
 
-import codecs
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,8 @@ from django.db import transaction
 from taizhang.accounts import actions
 from taizhang.imports.columns import normalize_label
 from taizhang.imports.service import Errors, RowError
+from taizhang.lib import textfiles
+from taizhang.lib.sheets import SheetError
 
 COLUMNS = {
     "username": ("username", "用户名", "账号", "user"),
@@ -39,6 +40,9 @@ class UsersImport:
     errors: list[RowError] = field(default_factory=list)
 
 
+MAX_BYTES = 5 * 1024 * 1024
+
+
 class _FileProblem(Exception):
     pass
 
@@ -46,17 +50,14 @@ class _FileProblem(Exception):
 def _records(path: Path) -> list[list[str]]:
     if path.suffix.lower() != ".csv":
         raise _FileProblem(f"unknown file type {path.suffix or '(no extension)'}: save it as .csv")
-    data = path.read_bytes()
-    if data.startswith(codecs.BOM_UTF8):
-        text = data[3:].decode("utf-8", errors="strict")
-    else:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            try:
-                text = data.decode("gb18030")
-            except UnicodeDecodeError:
-                raise _FileProblem("the file is not valid UTF-8 or GB18030 text") from None
+    if path.stat().st_size > MAX_BYTES:
+        raise _FileProblem(
+            f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB: it is not a list of accounts"
+        )
+    try:
+        text = textfiles.decode(path.read_bytes())
+    except SheetError as e:
+        raise _FileProblem(str(e)) from None
     return list(csv.reader(text.splitlines()))
 
 
