@@ -161,12 +161,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+def start_server(
+    env: dict[str, str], port: int, log: Path, processes: int | None = None
+) -> subprocess.Popen:
     """``taizhang serve`` on ``port``, its output (errors, tracebacks) written to ``log``."""
     command = [sys.executable, "-c", "from taizhang.cli import main; main()"]
+    more = ["--processes", str(processes)] if processes else []
     with log.open("w") as out:
         server = subprocess.Popen(
-            [*command, "serve", "--port", str(port)],
+            [*command, "serve", "--port", str(port), *more],
             env=env,
             cwd=env["BENCH_CHECKOUT"],
             stdout=out,
@@ -186,12 +189,14 @@ def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU seconds of a process so far (Linux)."""
+    """User and system CPU seconds so far of a process and its server processes (Linux)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 class Client:
@@ -381,6 +386,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--get-searches", action="store_true", help="search by GET (the page before it posted)"
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        help="server processes (taizhang serve --processes; default its own)",
+    )
     args = parser.parse_args(argv)
     data = (args.data or HERE / "out" / f"serve-{args.persons}-{args.seed}").resolve()
     data.mkdir(parents=True, exist_ok=True)
@@ -390,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _login, users = prepare(args, env)
         port = free_port()
-        server = start_server(env, port, data / "bench-serve.log")
+        server = start_server(env, port, data / "bench-serve.log", args.processes)
         print(f"  taizhang serve on 127.0.0.1:{port}, its output in {data / 'bench-serve.log'}")
         tally, seconds, cpu = hammer(port, server.pid, users, args)
         report(tally, seconds, cpu, args)

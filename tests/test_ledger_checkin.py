@@ -162,9 +162,7 @@ def test_the_session_day_stays_filled_in_chinese(client, alice):
     # A date input takes only the ISO form: in Chinese (dates shown 2026/11/20) the
     # session's day must still be value="2026-11-20", or the scanner's Enter sends nothing.
     client.force_login(alice)
-    r = client.get(
-        f"{URL}?kind=checkup&date={DAY.isoformat()}", HTTP_ACCEPT_LANGUAGE="zh-hans"
-    )
+    r = client.get(f"{URL}?kind=checkup&date={DAY.isoformat()}", HTTP_ACCEPT_LANGUAGE="zh-hans")
     page = r.content.decode()
     assert "签到" in page or "登记" in page
     assert 'type="date" name="date" value="2026-11-20"' in page

@@ -20,7 +20,9 @@ def _blank(choices, label=_("Any")) -> list[tuple[str, str]]:
 
 def _date(label, required=True) -> forms.DateField:
     return forms.DateField(
-        label=label, required=required, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+        label=label,
+        required=required,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
 
 

@@ -150,9 +150,12 @@ def ledger_return_command(
             "it is not a ledger of one village.",
             1,
         )
-    result = return_file(
-        file.read_bytes(), file.name, user=_account(user), dry_run=dry_run, source="cli"
-    )
+    from django.utils import translation
+
+    with translation.override("en"):  # the command speaks English, as every command does
+        result = return_file(
+            file.read_bytes(), file.name, user=_account(user), dry_run=dry_run, source="cli"
+        )
     fail_on_row_errors(file.name, result, errors_json, "nothing recorded")
     for notice in result.notices:
         typer.echo(f"{notice} (pending)", err=True)

@@ -16,7 +16,9 @@ class ReturnForm(forms.Form):
 
 class CheckInForm(forms.Form):
     kind = forms.ChoiceField(label=_("Session"), choices=SessionKind.choices)
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
+    date = forms.DateField(
+        label=_("Date"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     stage = forms.ChoiceField(
         label=_("Life stage (education)"),
         choices=[("", "—"), *LifeStage.choices],
