@@ -39,7 +39,7 @@ def backup_command(
     m = made.manifest
     figures = m.get("figures")
     typer.echo(
-        f"Backed up {m['engine']} database ({_rows(m)}), {len(m['files'])} files of the data "
+        f"Backed up {m['engine']} database ({_rows(m)}), {_files(len(m['files']))} of the data "
         f"folder and the keys into {made.path} ({made.size:,} bytes)."
         + (
             f" Figures of {figures['org']} for {', '.join(figures['periods'])} kept to check a restore."
@@ -84,7 +84,7 @@ def restore_command(
     )
     typer.echo(
         f"Restored the backup of {m['made_at']} (Taizhang {m['taizhang']}): the {m['engine']} "
-        f"database into {config.database_label()} ({_rows(m)}), {done.files} files into "
+        f"database into {config.database_label()} ({_rows(m)}), {_files(done.files)} into "
         f"{config.data_dir()}, and {key}."
     )
     if done.migrated:
@@ -135,6 +135,10 @@ def rotate_key_command(
         "Ledgers printed before now carry row keys of the old key: print the month's ledgers "
         "again. Make a new backup: older ones hold the old key."
     )
+
+
+def _files(n: int) -> str:
+    return "1 file" if n == 1 else f"{n:,} files"
 
 
 def _rows(manifest: dict) -> str:
