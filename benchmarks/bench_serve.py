@@ -162,11 +162,16 @@ def free_port() -> int:
 
 
 def start_server(
-    env: dict[str, str], port: int, log: Path, processes: int | None = None
+    env: dict[str, str],
+    port: int,
+    log: Path,
+    processes: int | None = None,
+    threads: int | None = None,
 ) -> subprocess.Popen:
     """``taizhang serve`` on ``port``, its output (errors, tracebacks) written to ``log``."""
     command = [sys.executable, "-c", "from taizhang.cli import main; main()"]
     more = ["--processes", str(processes)] if processes else []
+    more += ["--threads", str(threads)] if threads else []
     with log.open("w") as out:
         server = subprocess.Popen(
             [*command, "serve", "--port", str(port), *more],
@@ -341,7 +346,7 @@ def report(tally: Tally, seconds: float, cpu: float, args) -> None:
     requests = sum(len(times) for times in tally.times.values())
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"{args.clients} clients, {seconds:.1f} s, waitress threads=8 (taizhang serve), "
+        f"{args.clients} clients, {seconds:.1f} s, waitress processes={args.processes or 'default'} threads={args.threads or 8} (taizhang serve), "
         f"{os.cpu_count()} CPUs, load {load}; server CPU {cpu:.1f} s "
         f"({100 * cpu / seconds:.0f}% of one core, {1000 * cpu / max(requests, 1):.1f} ms "
         "a request)"
@@ -391,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="server processes (taizhang serve --processes; default its own)",
     )
+    parser.add_argument(
+        "--threads", type=int, help="threads of each (taizhang serve --threads; default its own)"
+    )
     args = parser.parse_args(argv)
     data = (args.data or HERE / "out" / f"serve-{args.persons}-{args.seed}").resolve()
     data.mkdir(parents=True, exist_ok=True)
@@ -400,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _login, users = prepare(args, env)
         port = free_port()
-        server = start_server(env, port, data / "bench-serve.log", args.processes)
+        server = start_server(env, port, data / "bench-serve.log", args.processes, args.threads)
         print(f"  taizhang serve on 127.0.0.1:{port}, its output in {data / 'bench-serve.log'}")
         tally, seconds, cpu = hammer(port, server.pid, users, args)
         report(tally, seconds, cpu, args)

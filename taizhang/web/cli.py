@@ -8,6 +8,7 @@ import secrets
 import typer
 
 DEMO_PERSONS = 60_000
+THREADS = 8
 
 
 def register(app: typer.Typer) -> None:
@@ -25,12 +26,15 @@ def serve(
         max=64,
         help="server processes sharing the port (0: one per processor core, at most 8)",
     ),
+    threads: int = typer.Option(
+        THREADS, "--threads", min=1, max=64, help="threads of each server process"
+    ),
 ) -> None:
     """Serve the web app on an existing database."""
     from taizhang.cli import setup_django
 
     setup_django()
-    _serve(host, port, processes)
+    _serve(host, port, processes, threads)
 
 
 def default_processes() -> int:
@@ -45,7 +49,7 @@ def default_processes() -> int:
     return max(1, min(cores, 8))
 
 
-def _serve(host: str, port: int, processes: int = 0) -> None:
+def _serve(host: str, port: int, processes: int = 0, threads: int = THREADS) -> None:
     import os
     import signal
     import socket
@@ -56,7 +60,7 @@ def _serve(host: str, port: int, processes: int = 0) -> None:
     from taizhang.wsgi import application
 
     processes = processes or default_processes()
-    options = {"threads": 8, "ident": "taizhang", **proxy_options()}
+    options = {"threads": threads, "ident": "taizhang", **proxy_options()}
     try:
         sock = socket.create_server((host, port), family=_family(host), backlog=1024)
     except OSError as e:

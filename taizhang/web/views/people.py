@@ -204,6 +204,10 @@ def _index_of(column: str) -> str:
     )
 
 
+# What a results row reads of a person (person_rows, may_see_identity).
+SHOWN = ("name", "sex", "birth_date", "current_village", "status", "id_cipher")
+
+
 @dataclass
 class PersonRow:
     pk: int
@@ -316,7 +320,7 @@ def search(request: HttpRequest) -> HttpResponse:
         )
         more = len(ids) > MATCH_LIMIT
         page = Paginator(ids[:MATCH_LIMIT], PER_PAGE).get_page(params.get("page"))
-        by_pk = Person.objects.in_bulk(list(page.object_list))
+        by_pk = Person.objects.only(*SHOWN).in_bulk(list(page.object_list))
         rows = person_rows(request.user, [by_pk[pk] for pk in page.object_list], today)
     # The search's own address, for a search that may have one: its pages are links.
     # A number's search is paged by posting again.
