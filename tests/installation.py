@@ -17,7 +17,7 @@ def on_postgresql() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 
-def _admin_connection():
+def _connect(dbname: str, **options):
     import psycopg
 
     db = settings.DATABASES["default"]
@@ -26,9 +26,13 @@ def _admin_connection():
         port=db["PORT"],
         user=db["USER"],
         password=db["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
+        dbname=dbname,
+        **options,
     )
+
+
+def _admin_connection():
+    return _connect("postgres", autocommit=True)
 
 
 class Installation:
@@ -88,16 +92,7 @@ class Installation:
                 return db.execute(
                     "SELECT count(*) FROM sqlite_master WHERE type='table'"
                 ).fetchone()[0]
-        import psycopg
-
-        db = settings.DATABASES["default"]
-        with psycopg.connect(
-            host=db["HOST"],
-            port=db["PORT"],
-            user=db["USER"],
-            password=db["PASSWORD"] or None,
-            dbname=self.database,
-        ) as conn:
+        with _connect(self.database) as conn:
             return conn.execute(
                 "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
             ).fetchone()[0]
