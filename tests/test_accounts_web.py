@@ -194,6 +194,19 @@ class TestOwnPassword:
         assert field in r.context["form"].errors
 
 
+    def test_the_rules_speak_chinese(self, client, users):
+        # "short1" breaks the length rule: Django's own catalogue has no Chinese for its
+        # message; Taizhang's gives it.
+        client.force_login(users.alice)
+        r = client.post(
+            reverse("password_change"),
+            {"old_password": GOOD, "new_password1": "short1", "new_password2": "short1"},
+            HTTP_ACCEPT_LANGUAGE="zh-hans",
+        )
+        page = r.content.decode()
+        assert "密码太短：至少需要 10 个字符。" in page
+        assert "too short" not in page
+
 class TestSessionsAndCookies:
     def test_cookies_are_http_only_and_same_site_lax(self, client, users):
         r = client.post(reverse("login"), {"username": "ada", "password": GOOD})
