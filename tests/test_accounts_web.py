@@ -193,7 +193,6 @@ class TestOwnPassword:
         assert r.status_code == 200
         assert field in r.context["form"].errors
 
-
     def test_the_rules_speak_chinese(self, client, users):
         # "short1" breaks the length rule: Django's own catalogue has no Chinese for its
         # message; Taizhang's gives it.
@@ -206,6 +205,7 @@ class TestOwnPassword:
         page = r.content.decode()
         assert "密码太短：至少需要 10 个字符。" in page
         assert "too short" not in page
+
 
 class TestSessionsAndCookies:
     def test_cookies_are_http_only_and_same_site_lax(self, client, users):
