@@ -137,22 +137,18 @@ def ledger_return_command(
     archived and the return audited.
     """
 
-    from taizhang.cli import fail, fail_on_row_errors, setup_django
+    from taizhang.cli import fail, fail_on_row_errors, setup_django, user_errors
 
     if not file.is_file():
         fail(f"{file}: no such file", 1)
     setup_django()
-    from taizhang.ledgers.returns import MAX_BYTES, return_file
-
-    if file.stat().st_size > MAX_BYTES:
-        fail(
-            f"{file.name} is larger than {MAX_BYTES // (1024 * 1024)} MB: "
-            "it is not a ledger of one village.",
-            1,
-        )
     from django.utils import translation
 
+    from taizhang.ledgers.returns import check_size, return_file
+
     with translation.override("en"):  # the command speaks English, as every command does
+        with user_errors():
+            check_size(file.stat().st_size, file.name)  # before reading the file at all
         result = return_file(
             file.read_bytes(), file.name, user=_account(user), dry_run=dry_run, source="cli"
         )

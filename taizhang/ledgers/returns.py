@@ -172,14 +172,19 @@ def read_file(content: bytes, name: str) -> ReturnedFile:
             _("%(name)s: a filled-in ledger comes back as .xlsx (or .csv), not %(type)s.")
             % {"name": name, "type": f".{suffix}" if suffix else _("a file without extension")}
         )
-    if len(content) > MAX_BYTES:
+    check_size(len(content), name)
+    if suffix == "xlsx":
+        return _read_xlsx(content, name)
+    return _read_csv(content, name)
+
+
+def check_size(size: int, name: str) -> None:
+    """``UserError`` for a file too large to be a ledger of one village."""
+    if size > MAX_BYTES:
         raise UserError(
             _("%(name)s is larger than %(mb)s MB: it is not a ledger of one village.")
             % {"name": name, "mb": MAX_BYTES // (1024 * 1024)}
         )
-    if suffix == "xlsx":
-        return _read_xlsx(content, name)
-    return _read_csv(content, name)
 
 
 def _columns(ledger: Ledger) -> list[str]:

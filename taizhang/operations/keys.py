@@ -43,23 +43,24 @@ class KeyProblem(UserError):
 
 
 def missing_key_message() -> str:
-    return (
+    return _stop_message(
         f"The secret key that the register in {config.database_label()} was written with is "
         f"missing: {crypto.key_file()} does not exist and {crypto.ENV_VAR} is not set. "
-        "Without it no ID or phone number can be read, so nothing was done. To go on, "
-        + _WHAT_TO_DO.format(file=crypto.key_file(), var=crypto.ENV_VAR)
-        + "."
+        "Without it no ID or phone number can be read"
     )
 
 
 def different_key_message() -> str:
-    return (
+    return _stop_message(
         f"The secret key in {crypto.key_source()} is not the key that the register in "
         f"{config.database_label()} was written with: its ID and phone numbers cannot be "
-        "read with it, so nothing was done. To go on, "
-        + _WHAT_TO_DO.format(file=crypto.key_file(), var=crypto.ENV_VAR)
-        + "."
+        "read with it"
     )
+
+
+def _stop_message(problem: str) -> str:
+    what_to_do = _WHAT_TO_DO.format(file=crypto.key_file(), var=crypto.ENV_VAR)
+    return f"{problem}, so nothing was done. To go on, {what_to_do}."
 
 
 def stored_fingerprint() -> str | None:
