@@ -19,6 +19,13 @@ def taizhang_command() -> list[str]:
     return [sys.executable, "-c", "from taizhang.cli import main; main()"]
 
 
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    rank = max(1, round(p / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
 def timed(args: list[str], env: dict[str, str], what: str) -> tuple[float, float, str]:
     """Run a command: its wall-clock seconds, its CPU seconds and its standard output."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -35,6 +35,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from _common import percentile  # noqa: E402
+
 TARGET_MS = 500.0
 PARTS = ("page", "trend", "ranking", "pyramid")
 
@@ -100,13 +103,6 @@ def ensure_county(args) -> None:
     if run.returncode != 0:
         raise SystemExit(f"taizhang generate failed with exit status {run.returncode}")
     print(f"Generated in {time.perf_counter() - began:.1f} s.")
-
-
-def percentile(values: list[float], p: float) -> float:
-    """The p-th percentile (nearest rank) of ``values``."""
-    ordered = sorted(values)
-    rank = max(1, round(p / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 def measure(args) -> list[tuple[str, str, str, list[float]]]:

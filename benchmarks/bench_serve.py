@@ -52,7 +52,7 @@ from urllib.parse import urlencode
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from _common import BenchmarkError  # noqa: E402
+from _common import BenchmarkError, percentile, taizhang_command  # noqa: E402
 
 BASELINE = {"dashboard": (120.0, 320.0), "search": (35.0, 1100.0)}  # req/s, p95 ms (issue 14)
 SEARCH_P95_TARGET_MS = 300.0
@@ -117,9 +117,12 @@ def command_env(data: Path, checkout: Path) -> dict[str, str]:
 
 def taizhang(env: dict[str, str], *args: str) -> str:
     """Run a ``taizhang`` command of the checkout; its standard output."""
-    command = [sys.executable, "-c", "from taizhang.cli import main; main()", *args]
     done = subprocess.run(
-        command, env=env, cwd=env["BENCH_CHECKOUT"], capture_output=True, text=True
+        [*taizhang_command(), *args],
+        env=env,
+        cwd=env["BENCH_CHECKOUT"],
+        capture_output=True,
+        text=True,
     )
     if done.returncode != 0:
         errors = "\n".join(done.stderr.strip().splitlines()[-20:])
@@ -169,7 +172,7 @@ def start_server(
     threads: int | None = None,
 ) -> subprocess.Popen:
     """``taizhang serve`` on ``port``, its output (errors, tracebacks) written to ``log``."""
-    command = [sys.executable, "-c", "from taizhang.cli import main; main()"]
+    command = taizhang_command()
     more = ["--processes", str(processes)] if processes else []
     more += ["--threads", str(threads)] if threads else []
     with log.open("w") as out:
@@ -332,13 +335,6 @@ def hammer(port: int, server_pid: int, users: list[dict], args) -> tuple[Tally, 
     for t in threads:
         t.join()
     return tally, time.perf_counter() - began, cpu_seconds(server_pid) - cpu
-
-
-def percentile(values: list[float], p: float) -> float:
-    """The p-th percentile (nearest rank) of ``values``."""
-    ordered = sorted(values)
-    rank = max(1, round(p / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 def report(tally: Tally, seconds: float, cpu: float, args) -> None:

@@ -155,8 +155,8 @@ connection_created.connect(_on_connection_created, dispatch_uid="taizhang-web-lo
 
 
 def _brief_wait_first(execute, sql, params, many, context):
-    """Before a request's first query on a connection opened earlier (PostgreSQL keeps
-    them, CONN_MAX_AGE), give it the brief wait, once; a request that queries nothing
+    """Before a request's first query on a connection opened earlier (server threads keep
+    theirs, CONN_MAX_AGE), give it the brief wait, once; a request that queries nothing
     opens nothing."""
     connection = context["connection"]
     if getattr(connection, "taizhang_brief_wait", None) is not connection.connection:
@@ -194,8 +194,8 @@ class BusyRegisterMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # Connections opened during the request get the brief wait as they open
-        # (``connection_created``); one already open (kept by PostgreSQL's CONN_MAX_AGE,
-        # or a test's) before its first query.
+        # (``connection_created``); one already open (kept by CONN_MAX_AGE, or a test's)
+        # before its first query.
         token = _in_web_request.set(True)
         try:
             with contextlib.ExitStack() as stack:
