@@ -169,6 +169,7 @@ def get_app() -> typer.Typer:
         from taizhang.accounts import cli as accounts_cli
         from taizhang.benefits import cli as benefits_cli
         from taizhang.cases import cli as cases_cli
+        from taizhang.corrections import cli as corrections_cli
         from taizhang.exchange import cli as exchange_cli
         from taizhang.imports import cli as imports_cli
         from taizhang.indicators import cli as indicators_cli
@@ -176,6 +177,7 @@ def get_app() -> typer.Typer:
         from taizhang.operations import cli as operations_cli
         from taizhang.projection import cli as projection_cli
         from taizhang.quality import cli as quality_cli
+        from taizhang.register import cli as register_cli
         from taizhang.reports import cli as reports_cli
         from taizhang.synthetic import cli as synthetic_cli
         from taizhang.targets import cli as targets_cli
@@ -195,6 +197,8 @@ def get_app() -> typer.Typer:
         quality_cli.register(app)
         operations_cli.register(app)
         accounts_cli.register(app)
+        register_cli.register(app)
+        corrections_cli.register(app)
         _registered = True
     return app
 

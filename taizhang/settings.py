@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "taizhang.audit",
     "taizhang.orgunits",
     "taizhang.register",
+    "taizhang.corrections",
     "taizhang.imports",
     "taizhang.indicators",
     "taizhang.accounts",

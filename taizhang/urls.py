@@ -18,6 +18,7 @@ urlpatterns = [
     path("quality/", include("taizhang.quality.urls")),
     path("projection/", include("taizhang.projection.urls")),
     path("ledgers/", include("taizhang.ledgers.urls")),
+    path("", include("taizhang.corrections.urls")),
     path("", include("taizhang.web.urls")),
     # The embedded server serves the app's own static files (CSS, htmx, ECharts) itself.
     re_path(r"^static/(?P<path>.*)$", public_view(serve_static), {"insecure": True}),

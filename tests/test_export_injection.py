@@ -47,6 +47,7 @@ WRITERS = {
     "cases/cli.py": ("test_cases_csv",),
     "targets/cli.py": ("test_targets_csv",),
     "benefits/cli.py": ("test_benefits_csv",),
+    "register/cli.py": ("test_duplicate_persons_csv",),
 }
 
 
@@ -374,3 +375,25 @@ def test_benefits_csv(taizhang):
         "benefits", "report", "--org", "410325", "--period", "2026", "--format", "json"
     )
     assert ORG in {r["township_name"] for r in json.loads(result.stdout)["rows"]}
+
+
+def test_duplicate_persons_csv(taizhang, tmp_path):
+    import datetime as dt
+
+    from taizhang.lib.idnumber import make
+    from taizhang.register.models import Person
+
+    twice = [make("410325", dt.date(1979, 9, 9), 2), make("410325", dt.date(1979, 9, 9), 4)]
+    path = write_csv(
+        tmp_path / "twice.csv",
+        ["id_number", "name", "sex", "village"],
+        [[number, "某某", "F", A] for number in twice],
+    )
+    assert taizhang("import", path, "--kind", "persons").exit_code == 0
+    assert Person.objects.filter(name="某某").update(name=NAME) == 2
+    result = taizhang("duplicate-persons", "--org", A, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = csv_rows(result.stdout)
+    assert_safe_csv(rows)
+    (row,) = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    assert (row["a"], row["a_name"], row["b_name"]) == (twice[0], "'" + NAME, "'" + NAME)

@@ -587,7 +587,7 @@ class TestWithoutDatabase:
         assert (
             "PARITY_2P, CHECKUP_RATE, SCREENING_COVERAGE, FOLLOWUP_RATE, EDUCATION_COVERAGE, "
             "SCREENING_PREVALENCE, BIRTH_REG_TIMELY, BENEFIT_PAID_RATE, CASE_CLOSURE_RATE, "
-            "HOME_BIRTHS, "
+            "UNDER_REGISTRATION, UNSERVED_RATE, ENTRY_ERROR_RATE, HOME_BIRTHS, "
         ) in message
         assert message.endswith("METHOD_STOPS_OTHER.")
 

@@ -141,19 +141,19 @@ class TestCheckupReturn:
         assert Event.objects.count() == before + 1
 
     def test_a_row_returned_again_with_other_values_is_refused(self, taizhang, tmp_path):
-        path = printed(taizhang, tmp_path, "checkup")
-        fill(path, "checkup", {1: {"date": dt.date(2026, 3, 25)}})
+        # A payment row: a changed check-up row corrects its event instead
+        # (test_ledger_return_corrections).
+        path = printed(taizhang, tmp_path, "benefits")
+        fill(path, "benefits", {1: {"paid_date": dt.date(2026, 3, 30)}})
         assert taizhang("ledger-return", path).exit_code == 0
-        fill(path, "checkup", {1: {"date": dt.date(2026, 3, 26)}})
-        before = Event.objects.count()
+        fill(path, "benefits", {1: {"paid_date": dt.date(2026, 3, 31)}})
         result = taizhang("ledger-return", path)
         assert result.exit_code == 1
         today = clock.today()  # the day it was returned (the time zone is a day off at most)
         assert "row 1: row_key: this row was returned on" in result.stderr
-        assert "now it says otherwise (康检日期 2026-03-25 → 2026-03-26)" in result.stderr
+        assert "now it says otherwise (发放日期 2026-03-30 → 2026-03-31)" in result.stderr
         assert str(today.year) in result.stderr
-        assert Event.objects.count() == before
-        assert ReturnedRow.objects.get().values == {"date": "2026-03-25"}
+        assert ReturnedRow.objects.get().values == {"paid_date": "2026-03-30"}
 
     def test_a_file_with_bad_rows_is_refused_whole_naming_each(self, taizhang, tmp_path):
         # Row 1 is good; row 2 has no such date (2026-02-30); row 3 a date after today

@@ -134,6 +134,7 @@ def test_it_gives_the_json_of_the_contract(hand_built_county):
         "RELATED_FIGURES",
         "STRUCTURE",
         "CENSUS_COMPARISON",
+        "DUPLICATE_PERSONS",
     ]
     for c in result["checks"]:
         assert set(c) == CHECK_KEYS

@@ -449,6 +449,10 @@ def test_it_estimates_the_women_missing_in_a_and_b_and_no_others(county):
 def test_it_flags_nothing_in_the_clean_townships(county):
     v_township = county.v[:9]
     for c in county.result["checks"]:
+        if c["code"] == "DUPLICATE_PERSONS":
+            # Not one of the faults laid: namesakes born on the same day, as a simulated
+            # county has them anywhere (the check itself: tests/test_duplicates.py).
+            continue
         for f in c["findings"]:
             township = f["org"][:9]
             assert township in FAULTY or f["org"] == county.v, (c["code"], f)

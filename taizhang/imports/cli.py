@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-KIND_HELP = "orgunits|persons|events|enrolments|payments|cases|targets|reports|census (guessed from the headers when omitted)"
+KIND_HELP = "orgunits|persons|events|corrections|enrolments|payments|cases|targets|reports|census (guessed from the headers when omitted)"
 
 
 def register(app: typer.Typer) -> None:

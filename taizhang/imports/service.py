@@ -89,6 +89,7 @@ class _Rollback(Exception):
 def importers() -> dict:
     from taizhang.benefits import imports as benefits
     from taizhang.cases import imports as cases
+    from taizhang.corrections import imports as corrections
     from taizhang.imports import events, orgunits, persons
     from taizhang.quality import imports as quality
     from taizhang.targets import imports as targets
@@ -97,6 +98,7 @@ def importers() -> dict:
         "orgunits": orgunits.run,
         "persons": persons.run,
         "events": events.run,
+        "corrections": corrections.run,
         "enrolments": benefits.run_enrolments,
         "payments": benefits.run_payments,
         "cases": cases.run,

@@ -10,6 +10,7 @@ province. Dates stay ``YYYYMMDD`` integers; ``date`` columns become DATE.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable
 
 import ibis.expr.datatypes as dt
@@ -29,10 +30,12 @@ TABLES: tuple[ir.Table, ...] = (
     tables.payments,
     tables.cases,
     tables.events,
+    tables.attendances,
 )
 
 SQL_TYPES = {dt.Int64: "BIGINT", dt.Int32: "INTEGER", dt.String: "VARCHAR", dt.Date: "DATE"}
 SQL_TYPES[dt.Boolean] = "BOOLEAN"
+SQL_TYPES[dt.Timestamp] = "TIMESTAMP"  # in UTC, as the register stores moments
 
 # How a table's rows are read from the source: (table name, column names) → an object
 # DuckDB can scan (a list of tuples is copied in with INSERT; an Arrow table is scanned).
@@ -62,6 +65,8 @@ def duckdb_backend(reader: Reader = read_rows, table_list: Iterable[ir.Table] = 
         con.execute(f"CREATE TABLE {name} ({declared})")
         data = reader(name, columns)
         if isinstance(data, list):
+            if any(isinstance(t, dt.Timestamp) for t in schema.types):
+                data = [tuple(_utc(v) for v in row) for row in data]
             if data:
                 marks = ", ".join("?" for _ in columns)
                 con.executemany(f"INSERT INTO {name} VALUES ({marks})", data)
@@ -75,3 +80,11 @@ def duckdb_backend(reader: Reader = read_rows, table_list: Iterable[ir.Table] = 
         return con.execute(sql).fetchall()
 
     return Backend("duckdb", execute), con
+
+
+def _utc(value: object) -> object:
+    """A moment read from PostgreSQL (aware) as the naive UTC time SQLite stores: DuckDB
+    would otherwise move it to the machine's time zone."""
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return value.astimezone(datetime.UTC).replace(tzinfo=None)
+    return value

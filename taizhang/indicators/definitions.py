@@ -32,12 +32,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
 
+from taizhang import clock
 from taizhang.indicators import schedule
 from taizhang.indicators.tables import (
+    attendances,
     birth_facts,
     cases,
     events,
@@ -47,7 +50,7 @@ from taizhang.indicators.tables import (
     residence_spells,
     union_spells,
 )
-from taizhang.lib.periods import ymd
+from taizhang.lib.periods import shift_years, ymd
 from taizhang.register.models import MALE_METHODS, MODERN_METHODS
 
 if TYPE_CHECKING:
@@ -470,6 +473,172 @@ def screened_with_findings_in(period: Period) -> Records:
     return screened_in(period).filter(r.person_id.isin(found.person_id))
 
 
+# Register quality: MWRA the services have not reached (漏管), and entries that had to be
+# corrected (差错). The third, women missing from the register (漏册), is an estimate:
+# ``women_missing_at_end`` below.
+
+# A service contact: an event of one of these kinds, in force (not retracted, not
+# superseded), or a check-in at a session (``taizhang.ledgers``).
+CONTACT_KINDS = ("checkup", "screening", "followup", "education", "method_start", "method_stop")
+METHOD_KINDS = ("method_start", "method_stop")
+
+
+def contact_window(period: Period) -> tuple[dt.date, dt.date]:
+    """The 12 months ending with the period: from the day after the same day a year
+    before its last day, to its last day (2025 → 2025-01-01..2025-12-31)."""
+    return shift_years(period.end, -1) + dt.timedelta(days=1), period.end
+
+
+def unserved_mwra_at_end(period: Period) -> Records:
+    """MWRA at the end of the period with no service contact in the 12 months ending with
+    it: no check-up, screening, follow-up, education session, method start or stop of
+    hers; no method start or stop of her husband that day (a couple's method counts
+    under the wife, as in CPR); no check-in at a session whose event still stands."""
+    first, last = contact_window(period)
+    served = _services(*CONTACT_KINDS)
+    served = served.filter(served.date.between(first, last))
+    u, a, e = union_spells, attendances, events
+    husbands = served.filter(served.kind.isin(METHOD_KINDS)).person_id
+    wives = u.filter(_covers(u, ymd(last)), u.spouse_id.isin(husbands)).person_id
+    superseded = e.filter(e.supersedes_id.notnull()).supersedes_id
+    standing = a.event_id.isnull() | a.event_id.notin(superseded)
+    attended = a.filter(a.date.between(first, last), standing).person_id
+    person = residence_spells.person_id
+    return mwra_on(last).filter(
+        person.notin(served.person_id), person.notin(wives), person.notin(attended)
+    )
+
+
+MINUTES_PER_DAY = 24 * 60
+
+
+@functools.lru_cache(maxsize=64)
+def _utc_offsets(
+    zone: str, first: dt.date, last: dt.date
+) -> tuple[int, tuple[tuple[int, int], ...]]:
+    """The UTC offset of ``zone`` in minutes from the day before ``first`` to the day after
+    ``last``: the offset at the start, and each change as (the minute since the epoch, in
+    UTC, from which it holds, the new offset). Asia/Shanghai: (480, ())."""
+    tz = ZoneInfo(zone)
+
+    def offset(minute: int) -> int:
+        moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=minute)
+        return int(moment.astimezone(tz).utcoffset().total_seconds() // 60)
+
+    minute = ((first - EPOCH).days - 1) * MINUTES_PER_DAY
+    end = ((last - EPOCH).days + 2) * MINUTES_PER_DAY
+    current = initial = offset(minute)
+    changes = []
+    while minute < end:
+        step = min(minute + MINUTES_PER_DAY, end)
+        if offset(step) == current:
+            minute = step
+            continue
+        low, high = minute, step  # the change lies in (low, high]: find its first minute
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if offset(middle) == current else (low, middle)
+        current = offset(high)
+        changes.append((high, current))
+        minute = high
+    return initial, tuple(changes)
+
+
+def _days_from_civil(y: ir.IntegerValue, m: ir.IntegerValue, d: ir.IntegerValue) -> ir.IntegerValue:
+    """Days since 1970-01-01 of a year, month and day (``day_number``'s arithmetic)."""
+    y = y - (m <= 2).ifelse(1, 0)
+    era = y // 400
+    year_of_era = y - era * 400
+    day_of_year = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+def _recorded_days(first: int, last: int, offsets: tuple[int, tuple]) -> ir.Table:
+    """The events with ``day``, the day number of ``recorded_at`` (stored in UTC) in the
+    register's time zone, recorded from day ``first`` to ``last``: integer arithmetic
+    (SQLite has no time zones), one step per query level so that no step repeats the
+    one before it in the SQL."""
+    e = events
+    moment = e.recorded_at
+    parts = e.select(
+        "id",
+        "person_id",
+        "supersedes_id",
+        y=moment.year().cast("int64"),
+        m=moment.month().cast("int64"),
+        d=moment.day().cast("int64"),
+        minute=moment.hour().cast("int64") * 60 + moment.minute().cast("int64"),
+    )
+    years = (EPOCH + dt.timedelta(days=first)).year - 1, (EPOCH + dt.timedelta(days=last)).year + 1
+    parts = parts.filter(parts.y.between(*years))
+    minutes = parts.select(
+        "id",
+        "person_id",
+        "supersedes_id",
+        utc=_days_from_civil(parts.y, parts.m, parts.d) * MINUTES_PER_DAY + parts.minute,
+    )
+    minutes = minutes.filter(minutes.utc.notnull())
+    initial, changes = offsets
+    offset: ir.IntegerValue = ibis.literal(initial, type="int64")
+    for since, value in changes:
+        offset = (minutes.utc >= since).ifelse(value, offset)
+    days = minutes.select(
+        "id", "person_id", "supersedes_id", day=(minutes.utc + offset) // MINUTES_PER_DAY
+    )
+    return days.filter(days.day.between(first, last))
+
+
+@functools.lru_cache(maxsize=32)
+def _entries(first: int, last: int, offsets: tuple[int, tuple]) -> ir.Table:
+    """The events recorded from day ``first`` to ``last`` (day numbers, by ``recorded_at``
+    in the register's time zone): ``correction`` (it supersedes another), ``corrected``
+    (another supersedes it), and the village of its person that day: the residence
+    spell holding the day, or else the last one begun before it (a person who moved out
+    or died stays with the village they lived in last), or else their first one."""
+    e, r = events, residence_spells
+    superseded = e.filter(e.supersedes_id.notnull()).supersedes_id
+    days = _recorded_days(first, last, offsets)
+    recorded = days.select(
+        event_id=days.id,
+        person=days.person_id,
+        day=days.day,
+        correction=days.supersedes_id.notnull(),
+        corrected=days.id.isin(superseded),
+    )
+    spells = r.select(spell_person=r.person_id, village=r.village, start_day=day_number(r.start))
+    joined = recorded.join(spells, recorded.person == spells.spell_person)
+    begun = joined.start_day <= joined.day
+    latest_begun_else_first = [
+        ibis.desc(begun.ifelse(1, 0)),
+        ibis.desc(begun.ifelse(joined.start_day, -joined.start_day)),
+    ]
+    ranked = joined.mutate(
+        n=ibis.row_number().over(group_by=joined.event_id, order_by=latest_begun_else_first)
+    )
+    chosen = ranked.filter(ranked.n == 0)
+    return chosen.select("event_id", "person", "correction", "corrected", "village")
+
+
+def _entries_of(period: Period) -> ir.Table:
+    offsets = _utc_offsets(clock.zone_name(), period.start, period.end)
+    return _entries((period.start - EPOCH).days, (period.end - EPOCH).days, offsets)
+
+
+def entries_recorded_in(period: Period) -> Records:
+    """Events first entered in the period, one per event (a correction re-records an event
+    and is not one), counted where the person lived the day it was entered."""
+    t = _entries_of(period)
+    return Records(t, (~t.correction,), person="person")
+
+
+def entries_corrected_in(period: Period) -> Records:
+    """Those of the events first entered in the period that were later corrected or
+    retracted (as the register stands: a later correction can still add one). A chain of
+    corrections counts its first event once."""
+    return entries_recorded_in(period).filter(_entries_of(period).corrected)
+
+
 # Stocks of a period: START is the end of the day before its first day (age on the
 # first day), END the end of its last day.
 
@@ -524,6 +693,10 @@ class Figure(ABC):
     def records(self, period: Period) -> list[Records]:
         """The records behind the figure (for a drill-down)."""
 
+    def estimates(self) -> list[Estimate]:
+        """The estimates this figure is made of (none: it is counted)."""
+        return []
+
 
 @dataclass(frozen=True)
 class Count(Figure):
@@ -546,8 +719,9 @@ class Count(Figure):
         return [self.measure(period)]
 
 
-# The value of a count for one org unit: an int, or {key: int} for a count with ``by``.
-ValueOf = Callable[[Count], Any]
+# The value of a count for one org unit: an int, or {key: int} for a count with ``by``;
+# of an estimate (``Estimate``), a number or None.
+ValueOf = Callable[["Count | Estimate"], Any]
 
 
 @dataclass(frozen=True)
@@ -559,6 +733,9 @@ class Mean(Figure):
 
     def counts(self) -> list[Count]:
         return self.first.counts() + self.second.counts()
+
+    def estimates(self) -> list[Estimate]:
+        return self.first.estimates() + self.second.estimates()
 
     def evaluate(self, period: Period, value_of: ValueOf) -> Number:
         return (self.first.evaluate(period, value_of) + self.second.evaluate(period, value_of)) / 2
@@ -577,6 +754,9 @@ class Difference(Figure):
     def counts(self) -> list[Count]:
         return self.first.counts() + self.second.counts()
 
+    def estimates(self) -> list[Estimate]:
+        return self.first.estimates() + self.second.estimates()
+
     def evaluate(self, period: Period, value_of: ValueOf) -> Number:
         return self.first.evaluate(period, value_of) - self.second.evaluate(period, value_of)
 
@@ -593,11 +773,44 @@ class Total(Figure):
     def counts(self) -> list[Count]:
         return [c for part in self.parts for c in part.counts()]
 
-    def evaluate(self, period: Period, value_of: ValueOf) -> Number:
-        return sum(part.evaluate(period, value_of) for part in self.parts)
+    def estimates(self) -> list[Estimate]:
+        return [e for part in self.parts for e in part.estimates()]
+
+    def evaluate(self, period: Period, value_of: ValueOf) -> Number | None:
+        values = [part.evaluate(period, value_of) for part in self.parts]
+        # A part without a value (an estimate that cannot be made) leaves none.
+        return None if None in values else sum(values)
 
     def records(self, period: Period) -> list[Records]:
         return [r for part in self.parts for r in part.records(period)]
+
+
+# Estimates a figure is made of, per org unit: {unit code: number, or None where no
+# estimate can be made}, for the org units ``units`` (all of one level) inside ``org``.
+Estimator = Callable[[str, list[str], "Period"], dict[str, "Number | None"]]
+
+
+@dataclass(frozen=True)
+class Estimate(Figure):
+    """A number the register cannot count but the org unit's figures estimate (the women
+    missing from it, by the census carried forward). The engine asks ``estimator`` once
+    per period and level; the records behind the estimate are those of ``behind``, the
+    records it is estimated from."""
+
+    estimator: Estimator
+    behind: Measure
+
+    def counts(self) -> list[Count]:
+        return []
+
+    def estimates(self) -> list[Estimate]:
+        return [self]
+
+    def evaluate(self, period: Period, value_of: ValueOf) -> Number | None:
+        return value_of(self)
+
+    def records(self, period: Period) -> list[Records]:
+        return [self.behind(period)]
 
 
 def days_in_year(year: int) -> int:
@@ -658,11 +871,14 @@ class Indicator:
     unit: str
     schedule: str = ""  # the service whose schedule decides who is due, if any
 
-    def result(self, numerator: Number, denominator: Number | None) -> dict:
-        """The indicator's entry in the "Numbers" JSON (docs/formats.md)."""
-        if self.denominator is None:
+    def result(self, numerator: Number | None, denominator: Number | None) -> dict:
+        """The indicator's entry in the "Numbers" JSON (docs/formats.md). A numerator
+        or denominator that could not be estimated (None) gives no value."""
+        if numerator is None:
+            value = None
+        elif self.denominator is None:
             value = round(numerator, 2) if isinstance(numerator, float) else numerator
-        elif denominator == 0:
+        elif denominator is None or denominator == 0:
             value = None
         else:
             value = round(numerator / denominator * self.factor, 2)
@@ -942,6 +1158,50 @@ SERVICE_INDICATORS: tuple[Indicator, ...] = (
     ),
 )
 
+
+def _women_missing(org: str, units: list[str], period: Period) -> dict[str, Number | None]:
+    """The women 15–49 missing from the register at the end of the period, as the data-
+    quality audit estimates them (``taizhang.quality.estimates``)."""
+    from taizhang.quality.estimates import women_missing
+
+    return women_missing(org, units, period)
+
+
+# The estimate's records are the registered women it is made from.
+WOMEN_MISSING = Estimate(_women_missing, women_15_49_at_end)
+WOMEN_15_49_END = Count(women_15_49_at_end)
+
+# Register quality: the seed's three error rates (漏册率, 漏管率, 差错率); lower is better.
+REGISTER_QUALITY_INDICATORS: tuple[Indicator, ...] = (
+    Indicator(
+        "UNDER_REGISTRATION",
+        "漏册率",
+        "Women 15–49 missing from the register (estimated)",
+        WOMEN_MISSING,
+        Total((WOMEN_15_49_END, WOMEN_MISSING)),
+        100,
+        PERCENT,
+    ),
+    Indicator(
+        "UNSERVED_RATE",
+        "漏管率",
+        "MWRA without a service contact in 12 months",
+        Count(unserved_mwra_at_end),
+        MWRA_END,
+        100,
+        PERCENT,
+    ),
+    Indicator(
+        "ENTRY_ERROR_RATE",
+        "差错率",
+        "Entries later corrected or retracted",
+        Count(entries_corrected_in),
+        Count(entries_recorded_in),
+        100,
+        PERCENT,
+    ),
+)
+
 # ---------------------------------------------------------------------------
 # Breakdowns for the report forms (``taizhang.reports``): moves in and out, method starts,
 # stops and users by method. Each breakdown's parts add up to a figure above (or to a
@@ -954,8 +1214,9 @@ def home_births_in(period: Period) -> Records:
     return births_in(period).filter(birth_facts.delivery_place != "facility")
 
 
-# Moves. A residence spell that starts in the period and not on the person's birth day
-# is an arrival; it came from the village of the person's spell that ended that same day
+# Moves. A residence spell that starts in the period with a move (``start_reason``; a
+# person born in the area begins their first spell with none) is an arrival, even on
+# the person's birth day; it came from the village of the person's spell that ended that same day
 # with ``move_within``, or from outside the register's area when there is none (a
 # ``move_in``). An arrival is a move *into* an org unit when it came from outside that
 # unit: a move between two villages of one township moves in and out of each village,
@@ -1000,7 +1261,7 @@ def moves_in(period: Period, length: int) -> Records:
         a,
         (
             _in_period(a.start, period),
-            a.start != a.birth,
+            a.start_reason != "",
             _outside_unit(a.village, a.from_village, length),
         ),
     )
@@ -1282,5 +1543,7 @@ REPORT_INDICATORS: tuple[Indicator, ...] = (
     *_stop_indicators(),
 )
 
-ALL_INDICATORS: tuple[Indicator, ...] = INDICATORS + SERVICE_INDICATORS + REPORT_INDICATORS
+ALL_INDICATORS: tuple[Indicator, ...] = (
+    INDICATORS + SERVICE_INDICATORS + REGISTER_QUALITY_INDICATORS + REPORT_INDICATORS
+)
 INDICATORS_BY_CODE: dict[str, Indicator] = {i.code: i for i in ALL_INDICATORS}

@@ -32,6 +32,7 @@ from taizhang.indicators.definitions import (
     INDICATORS,
     INDICATORS_BY_CODE,
     Count,
+    Estimate,
     Indicator,
     Records,
     Tally,
@@ -117,18 +118,32 @@ def compute_many(
         for code, period in the_periods.items()
         for count in counts
     }
+    # Estimates are not counts: each is made for every unit of a level at once.
+    estimates = list(
+        dict.fromkeys(
+            estimate
+            for indicator in indicators
+            for figure in (indicator.numerator, indicator.denominator)
+            if figure is not None
+            for estimate in figure.estimates()
+        )
+    )
     fetched = _fetch_counts(list(tallies.values()), unit.code)
     out: dict[tuple[str, str | None], dict | list[dict]] = {}
     for level, units in unit_sets.items():
         per_unit = _roll_up(fetched, units)
         for period_code, the_period in the_periods.items():
-            per_count = {
+            per_count: dict[Any, dict[str, Any]] = {
                 count: per_unit[_tally_id(tallies[period_code, count])] for count in counts
             }
+            for estimate in estimates:
+                per_count[estimate] = estimate.estimator(unit.code, units, the_period)
             results = []
             for code in units:
 
-                def value_of(count: Count, code: str = code, per_count=per_count) -> Any:
+                def value_of(count: Count | Estimate, code: str = code, per_count=per_count) -> Any:
+                    if isinstance(count, Estimate):
+                        return per_count[count].get(code)
                     return per_count[count].get(code, {} if count.by is not None else 0)
 
                 results.append(
@@ -150,7 +165,8 @@ def records_behind(code: str, org: str, period: str, part: str = "numerator") ->
     contraceptive use, the wife for a marriage (the husband when she is not in the
     register; for a petition indicator, the ids of the cases (``subject_of``). For a
     figure made of several counts (an average population, births
-    minus deaths) the persons behind any of them are listed once.
+    minus deaths) the persons behind any of them are listed once; for an estimate, the
+    records it is estimated from (UNDER_REGISTRATION: the women 15–49 registered at END).
     """
     the_period = parse_period(period)
     (indicator,) = select_indicators([code])

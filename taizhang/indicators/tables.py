@@ -21,6 +21,7 @@ residence_spells: ir.Table = ibis.table(
         "start": "!int32",
         "end": "!int32",
         "end_reason": "!string",
+        "start_reason": "!string",
         "sex": "!string",
         "birth": "!int32",
     },
@@ -117,6 +118,20 @@ events: ir.Table = ibis.table(
         "findings": "!string",  # ';'-separated, '' when none
         "stage": "!string",
         "supersedes_id": "int64",
+        # When it was entered, in UTC (the register's time zone decides its day: ENTRY_ERROR_RATE).
+        "recorded_at": "!timestamp",
     },
     name="register_event",
+)
+
+# Check-ins at service sessions (``taizhang.ledgers``): who attended on which day, and the
+# register's event of the session (null when none was found).
+attendances: ir.Table = ibis.table(
+    {
+        "id": "!int64",
+        "person_id": "!int64",
+        "date": "!date",
+        "event_id": "int64",
+    },
+    name="ledgers_attendance",
 )

@@ -132,8 +132,9 @@ def ledger_return_command(
 
     The file is one transaction: if any row is invalid nothing is written, every bad row is
     reported as ``row N: column: reason`` and the exit status is 1. A row is recorded once:
-    returning it again with the same values changes nothing, with other values is refused
-    (correct the record itself). Rows with nothing filled in are pending. The file is
+    returning it again with the same values changes nothing; with other values it corrects
+    the life events it recorded (a correction of a closed month waits for the township's
+    approval), and is refused if it recorded anything else. Rows with nothing filled in are pending. The file is
     archived and the return audited.
     """
 

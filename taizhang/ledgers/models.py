@@ -9,7 +9,9 @@ credit or aid) that the family ledger lists and takes results back for. Rows cha
 through ``taizhang.ledgers.actions``.
 
 ``ReturnedRow`` is one filled row of a returned ledger, recorded once by its row key with
-the values it was returned with (``taizhang.ledgers.returns``). ``Attendance`` is one
+the values it was returned with and the events it recorded; returned again with other
+values, its events are corrected and its earlier values kept in its ``history``
+(``taizhang.ledgers.returns``). ``Attendance`` is one
 person checked in at a service session (``taizhang.ledgers.checkin``). Neither holds an
 ID number in clear.
 """
@@ -133,6 +135,12 @@ class ReturnedRow(models.Model):
     subject_id = models.BigIntegerField()
     values = models.JSONField(default=dict)
     effects = models.JSONField(default=list)  # ["event:checkup", "benefits.payment", "note"]
+    # The register's events the row stands for (a correction's, once the row has been
+    # returned again with other values and corrected them).
+    event_ids = models.JSONField(default=list, blank=True)
+    # The row as it was before each such correction, oldest first: {"values", "event_ids",
+    # "effects", "file", "row", "returned_at", "returned_by"}.
+    history = models.JSONField(default=list, blank=True)
     file = models.ForeignKey(LedgerFile, on_delete=models.PROTECT, related_name="returned_rows")
     row = models.PositiveIntegerField()  # the row in that file (1 = the first under the header)
     returned_at = models.DateTimeField()

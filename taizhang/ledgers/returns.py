@@ -18,15 +18,30 @@ The rules are those of an import:
 - A row with nothing filled in is pending and skipped. A row whose filled cells ask for
   nothing (the date is missing) is pending too, with a notice.
 - A row is applied once. Its key is recorded (``ReturnedRow``) with the values it came
-  back with. Returned again with the same values (the same file twice, or the row in a
-  later file) it changes nothing; with other values it is refused: what it said is in
-  the register, and a mistake is corrected there (a correction on the person's page is a
-  new journaled event; a reported figure's new value is a new version through the
-  ``reports`` import), never by returning the row again.
-- A file that applies nothing new leaves no trace. Otherwise it is archived (``LedgerFile``
-  direction "returned", ``answers`` the generated file when its generation time is
-  known), with who returned it and when, and the return is audited (``ledger_return``,
-  naming the persons whose records it wrote).
+  back with and the ids of the events it recorded (``event_ids``: a fresh event's new
+  id, or the one the register already had, found by its identity,
+  ``register.actions.event_key``). Returned again with the same values (the same file
+  twice, or the row in a later file) it changes nothing.
+- Returned again with other values, a row that recorded life events corrects them: the
+  village worker corrected the paper. Each of its events whose columns the new values
+  change (the events import's keys, as ``add_event`` maps them) becomes a correction
+  (``taizhang.corrections.actions.submit``, source "ledger", the reason naming the
+  ledger, village, month and row), followed to the correction made since, if any; a
+  row returned before rows kept their events stands for the person's event of its kind
+  on its date. A correction is applied (``corrected``), or waits for the township's
+  approval when the worker may not correct that month (``waiting for approval``, with a
+  notice), or is refused with the register's reasons as row errors. The row then holds
+  the new values and the events it stands for; what it held before goes to its
+  ``history``. Refused instead: new values that record nothing (erasing a row retracts
+  nothing: retract on the person's page or with a corrections file), record another
+  kind of event (a correction keeps the kind), or change none of the row's events; and
+  any change of a row that recorded a payment, a return visit, a support result or a
+  reported figure — those are corrected where they are kept (a reported figure's new
+  value is a new version through the ``reports`` import).
+- A file that applies or corrects nothing leaves no trace. Otherwise it is archived
+  (``LedgerFile`` direction "returned", ``answers`` the generated file when its
+  generation time is known), with who returned it and when, and the return is audited
+  (``ledger_return``, naming the persons whose records it wrote and the rows corrected).
 """
 
 from __future__ import annotations
@@ -73,6 +88,8 @@ COUNTS = (
     "applied",
     "already_returned",
     "pending",
+    "corrected",
+    "waiting_for_approval",
     "events",
     "events_unchanged",
     "children_created",
@@ -92,6 +109,8 @@ COUNT_LABELS = {
     "applied": gettext_lazy("applied"),
     "already_returned": gettext_lazy("already returned"),
     "pending": gettext_lazy("pending"),
+    "corrected": gettext_lazy("corrected"),
+    "waiting_for_approval": gettext_lazy("waiting for approval"),
     "events": gettext_lazy("events"),
     "events_unchanged": gettext_lazy("events unchanged"),
     "children_created": gettext_lazy("children created"),
@@ -423,7 +442,7 @@ def return_file(
             applier.run()
             result.counts.update(applier.counts)
             result.notices = applier.notices
-            if errors or dry_run or not applier.new_rows:
+            if errors or dry_run or not (applier.new_rows or applier.fixes):
                 raise _Rollback
             result.record = _archive(doc, applier, user=user, source=source, written=written)
     except _Rollback:
@@ -486,6 +505,9 @@ class _Applier:
         self.events: list = []
         self.children: dict = {}
         self.event_return: dict[int, Return] = {}  # id(event) -> its return
+        self.row_events: dict[int, list] = {}  # row -> the events it brings
+        self.rows_by_n: dict[int, ReturnedRow] = {}  # row -> its new ReturnedRow
+        self.fixes: list[_Fix] = []  # rows returned again with other values: corrections
         self.reports: list = []
         self.persons: set[int] = set()
 
@@ -514,35 +536,38 @@ class _Applier:
                 continue
             returns = [r for r in self.ledger.returns if r.applies(key.task, filled)]
             effects = self.ledger.effects(key, filled)
+            before = prior.get(key.text)
             if not effects:
+                if before is not None and _recorded_events(before) and self.written(filled):
+                    self.error(row.n, "row_key", self.erased(before))
+                    continue
                 self.counts["pending"] += 1
                 self.notice_incomplete(row.n, key.task, filled)
                 continue
             values = stored_values(self.ledger, filled)
-            before = prior.get(key.text)
             if before is not None:
                 if before.values == values:
                     self.counts["already_returned"] += 1
                 else:
-                    self.error(row.n, "row_key", self.changed(before, values))
+                    self.correct(row.n, key, before, values, returns, effects)
                 continue
             for r, effect in zip(returns, effects, strict=True):
                 self.apply(row.n, key, r, effect)
             self.counts["applied"] += 1
-            self.new_rows.append(
-                ReturnedRow(
-                    key=key.text,
-                    kind=key.kind,
-                    village=key.village,
-                    month=key.month,
-                    task=key.task,
-                    subject=key.subject,
-                    subject_id=key.subject_id,
-                    values=values,
-                    effects=[f"{r.target}:{r.kind}" if r.kind else r.target for r in returns],
-                    row=row.n,
-                )
+            self.rows_by_n[row.n] = ReturnedRow(
+                key=key.text,
+                kind=key.kind,
+                village=key.village,
+                month=key.month,
+                task=key.task,
+                subject=key.subject,
+                subject_id=key.subject_id,
+                values=values,
+                effects=_effect_names(returns),
+                row=row.n,
             )
+            self.new_rows.append(self.rows_by_n[row.n])
+        self.submit_corrections()
         self.record_events()
         self.record_reports()
 
@@ -594,10 +619,7 @@ class _Applier:
 
     def notice_incomplete(self, n: int, task: str, filled: dict[str, Any]) -> None:
         """A row with cells filled in that record nothing: say what is missing."""
-        # Answers written in advance are choices: a row holding only those is untouched.
-        written = [
-            c for c in self.ledger.fill if c.type != "choice" and filled.get(c.key) is not None
-        ]
+        written = self.written(filled)
         if not written:
             return
         wanting = []
@@ -621,7 +643,12 @@ class _Applier:
             }
         self.notices.append(RowError(n, written[0].key, message))
 
-    def changed(self, before: ReturnedRow, values: dict[str, str]) -> str:
+    def written(self, filled: dict[str, Any]) -> list[FillColumn]:
+        """The cells the worker wrote. Answers written in advance are choices: a row holding
+        only those is untouched."""
+        return [c for c in self.ledger.fill if c.type != "choice" and filled.get(c.key) is not None]
+
+    def differences(self, before: ReturnedRow, values: dict[str, str]) -> str:
         differences = []
         for column in self.ledger.fill:
             old, new = before.values.get(column.key, ""), values.get(column.key, "")
@@ -631,14 +658,193 @@ class _Applier:
                 differences.append(_("%(column)s changed") % {"column": column.zh})
             else:
                 differences.append(f"{column.zh} {old or '—'} → {new or '—'}")
+        return "; ".join(differences)
+
+    def changed(self, before: ReturnedRow, values: dict[str, str]) -> str:
+        """The refusal of a row returned again with other values that cannot be corrected
+        from the ledger (it recorded a payment, a return visit, a reported figure or a
+        support result, or its events are no longer those it recorded)."""
         return _(
             "this row was returned on %(date)s and recorded; now it says otherwise (%(changes)s). "
             "A row is recorded once: correct the record itself instead (a correction is kept "
             "beside what it corrects)."
         ) % {
-            "date": timezone.localtime(before.returned_at).date().isoformat(),
-            "changes": "; ".join(differences),
+            "date": _returned_on(before),
+            "changes": self.differences(before, values),
         }
+
+    def erased(self, before: ReturnedRow) -> str:
+        return _(
+            "this row was returned on %(date)s and recorded; erasing what it said does not "
+            "retract it: retract the event on the person's page or with a corrections file"
+        ) % {"date": _returned_on(before)}
+
+    # -- a row returned again with other values: corrections of the events it recorded
+
+    def correct(
+        self,
+        n: int,
+        key: RowKey,
+        before: ReturnedRow,
+        values: dict[str, str],
+        returns: list[Return],
+        effects: list,
+    ) -> None:
+        """Ask for the corrections that make the events ``before`` recorded say what the
+        row says now (submitted with the file's others by ``submit_corrections``)."""
+        from taizhang.corrections import actions as corrections
+
+        if not _recorded_events(before):
+            self.error(n, "row_key", self.changed(before, values))
+            return
+        earlier = [e.partition(":")[2] for e in before.effects]
+        now = [(r, e) for r, e in zip(returns, effects, strict=True) if e.target != "note"]
+        if sorted(earlier) != sorted(e.kind for _r, e in now if e.target == "event") or any(
+            e.target != "event" for _r, e in now
+        ):
+            self.error(
+                n,
+                "row_key",
+                _(
+                    "this row was returned on %(date)s and recorded %(before)s; now it says "
+                    "%(after)s. A correction keeps the kind of event: retract it on the "
+                    "person's page or with a corrections file, and record the right one"
+                )
+                % {
+                    "date": _returned_on(before),
+                    "before": "、".join(_kind_label(k) for k in earlier),
+                    "after": "、".join(_kind_label(e.kind or e.target) for _r, e in now) or "—",
+                },
+            )
+            return
+        events = self.earlier_events(key, before, earlier)
+        if events is None:
+            self.error(n, "row_key", self.changed(before, values))
+            return
+        reason = _(
+            "corrected on the returned ledger: %(kind)s %(village)s %(month)s row %(row)d"
+        ) % {
+            "kind": key.kind,
+            "village": key.village,
+            "month": f"{key.month:06d}",
+            "row": n,
+        }
+        fix = _Fix(before, n, values, _effect_names(returns))
+        for r, effect in now:
+            event = events[effect.kind].pop(0)
+            text = effect.as_text()
+            if effect.kind == "method_stop":  # a correction names a stop's reason so
+                text["stop_reason"] = text.pop("reason", "")
+            wanted = corrections.given(text, effect.kind)
+            current = corrections.event_values(event)
+            if all(current.get(k, "") == v for k, v in wanted.items()):
+                fix.event_ids.append(event.pk)  # this event says what the row says
+                continue
+            request = corrections.Request(event.pk, "correct", reason, text, row=n)
+            fix.requests.append((r, request))
+            fix.event_ids.append(request)
+        if not fix.requests:
+            self.error(
+                n,
+                "row_key",
+                _(
+                    "this row was returned on %(date)s and recorded; now it says otherwise "
+                    "(%(changes)s), which changes none of the events it recorded: correct the "
+                    "record on the person's page"
+                )
+                % {"date": _returned_on(before), "changes": self.differences(before, values)},
+            )
+            return
+        self.fixes.append(fix)
+        self.persons.add(key.subject_id)
+
+    def earlier_events(
+        self, key: RowKey, before: ReturnedRow, kinds: list[str]
+    ) -> dict[str, list] | None:
+        """The events the row recorded, as the register has them now (a correction made
+        since in their place), by kind; None when they cannot be told or one has been
+        retracted."""
+        from taizhang.register.models import Event
+
+        ids = list(before.event_ids)
+        if not ids:
+            # Returned before rows kept their events: the person's effective event of each
+            # kind on the row's date, when there is exactly one.
+            superseded = Event.objects.filter(supersedes__isnull=False).values("supersedes_id")
+            for kind in kinds:
+                found = list(
+                    Event.objects.filter(
+                        person_id=key.subject_id, kind=kind, date=before.values.get("date")
+                    )
+                    .exclude(pk__in=superseded)
+                    .values_list("pk", flat=True)[:2]
+                )
+                if len(found) != 1:
+                    return None
+                ids.append(found[0])
+        out: dict[str, list] = {}
+        for pk in ids:
+            while later := Event.objects.filter(supersedes_id=pk).values_list("pk").first():
+                pk = later[0]
+            event = Event.objects.filter(pk=pk).select_related("person").first()
+            if event is None or event.kind == "void":
+                return None
+            out.setdefault(event.kind, []).append(event)
+        if sorted(out) != sorted(set(kinds)) or any(len(out[k]) != kinds.count(k) for k in out):
+            return None
+        return out
+
+    def submit_corrections(self) -> None:
+        """Submit the corrections of every changed row at once: applied, waiting for the
+        township's approval, made before, or refused with errors naming the row."""
+        from taizhang.corrections import actions as corrections
+        from taizhang.corrections.models import Source
+
+        asked = [(fix, r, request) for fix in self.fixes for r, request in fix.requests]
+        if not asked:
+            return
+        results = corrections.submit(
+            [request for _f, _r, request in asked],
+            user=self.user,
+            today=self.today,
+            source=Source.LEDGER,
+        )
+        done: dict[int, int] = {}  # id(request) -> the event the row now stands for
+        for (fix, r, request), result in zip(asked, results, strict=True):
+            if result.errors:
+                for e in result.errors:
+                    self.error(fix.n, self.correction_column(r, request, e.column), str(e))
+                continue
+            if result.status == "applied":
+                self.counts["corrected"] += 1
+                done[id(request)] = result.journal.correction_id
+            elif result.status == "pending":
+                self.counts["waiting_for_approval"] += 1
+                done[id(request)] = request.event_id
+                self.notices.append(
+                    RowError(
+                        fix.n,
+                        self.column_of(r, "date", "date"),
+                        _("the correction waits for approval by the township (request %(id)d)")
+                        % {"id": result.journal.pk},
+                    )
+                )
+            else:  # made before
+                self.counts["events_unchanged"] += 1
+                done[id(request)] = request.event_id
+        for fix in self.fixes:
+            fix.event_ids = [
+                done.get(id(e), e.event_id) if not isinstance(e, int) else e for e in fix.event_ids
+            ]
+
+    def correction_column(self, r: Return, request, column: str) -> str:
+        """The fill column a correction's error concerns (its column is an events-file
+        key; ``event_id`` and the correction's own reason are the row's)."""
+        if column in ("", "event_id", "event", "action", "reason"):
+            return "row_key"
+        if column == "stop_reason":
+            column = "reason"
+        return self.column_of(r, column, "date")
 
     # -- effects
 
@@ -694,6 +900,7 @@ class _Applier:
             return
         event.row = n
         self.events.append(event)
+        self.row_events.setdefault(n, []).append(event)
         self.children.update(children)
         self.event_return[id(event)] = r
         self.persons.add(key.subject_id)
@@ -720,6 +927,30 @@ class _Applier:
         self.counts["events"] += outcome.counts.get("events", 0)
         self.counts["events_unchanged"] += outcome.counts.get("events_unchanged", 0)
         self.counts["children_created"] += outcome.counts.get("persons_created", 0)
+        if not outcome.problems and not self.errors:
+            self.remember_events()
+
+    def remember_events(self) -> None:
+        """Each new row's events by id: a fresh event has its id once written; one the
+        register already had (counted unchanged) is found by its identity."""
+        from taizhang.register import actions
+
+        known: dict[int, dict[tuple, int]] = {}
+        for n, events in self.row_events.items():
+            row = self.rows_by_n.get(n)
+            if row is None:
+                continue
+            ids = []
+            for e in events:
+                if e.key is None:
+                    if e.person not in known:
+                        known[e.person] = {
+                            actions.event_key(x): x.key for x in actions.load_events([e.person])
+                        }
+                    e.key = known[e.person].get(actions.event_key(e))
+                if e.key is not None:
+                    ids.append(e.key)
+            row.event_ids = ids
 
     def pay(self, n: int, key: RowKey, effect) -> None:
         from taizhang.benefits import actions
@@ -858,6 +1089,57 @@ class _Applier:
         self.counts["reports_unchanged"] += counts.get("unchanged", 0)
 
 
+@dataclass
+class _Fix:
+    """A row returned again with other values: the corrections of its events."""
+
+    before: ReturnedRow
+    n: int
+    values: dict[str, str]
+    effects: list[str]
+    requests: list = field(default_factory=list)  # (Return, corrections Request)
+    event_ids: list = field(default_factory=list)  # ids, or the Request of a corrected one
+
+    def save(self, record: LedgerFile, now: dt.datetime, by) -> None:
+        """The row as returned now; what it said before kept in its history."""
+        row = self.before
+        row.history = [
+            *row.history,
+            {
+                "values": row.values,
+                "event_ids": row.event_ids,
+                "effects": row.effects,
+                "file": row.file_id,
+                "row": row.row,
+                "returned_at": row.returned_at.isoformat(),
+                "returned_by": row.returned_by_id,
+            },
+        ]
+        row.values, row.event_ids, row.effects = self.values, self.event_ids, self.effects
+        row.file, row.row, row.returned_at, row.returned_by = record, self.n, now, by
+        row.save()
+
+
+def _recorded_events(row: ReturnedRow) -> bool:
+    """Did the row's return record life events, and only those?"""
+    return bool(row.effects) and all(e.startswith("event:") for e in row.effects)
+
+
+def _effect_names(returns: list[Return]) -> list[str]:
+    return [f"{r.target}:{r.kind}" if r.kind else r.target for r in returns]
+
+
+def _kind_label(kind: str) -> str:
+    """An event kind as the register names it (妊娠结局, 出生, ...)."""
+    from taizhang.register.models import EventKind
+
+    return str(EventKind(kind).label) if kind in EventKind.values else kind
+
+
+def _returned_on(row: ReturnedRow) -> str:
+    return timezone.localtime(row.returned_at).date().isoformat()
+
+
 def _generated(doc: ReturnedFile) -> LedgerFile | None:
     """The generated file the returned one was filled in from, when its generation time
     is known (the XLSX's ``_ledger`` sheet holds it, to the second)."""
@@ -885,7 +1167,7 @@ def _archive(doc: ReturnedFile, applier: _Applier, *, user, source: str, written
         village=doc.village,
         month=doc.month,
         file_format=doc.format,
-        rows=applier.counts["applied"],
+        rows=applier.counts["applied"] + len(applier.fixes),
         template_version=doc.template_version or TEMPLATE_VERSION,
         user=user,
         source=source,
@@ -899,6 +1181,8 @@ def _archive(doc: ReturnedFile, applier: _Applier, *, user, source: str, written
     for row in applier.new_rows:
         row.file, row.returned_at, row.returned_by = record, now, by
     ReturnedRow.objects.bulk_create(applier.new_rows)
+    for fix in applier.fixes:
+        fix.save(record, now, by)
     audit(
         "ledger_return",
         user=by,
@@ -913,6 +1197,7 @@ def _archive(doc: ReturnedFile, applier: _Applier, *, user, source: str, written
         answers=record.answers_id,
         counts={k: v for k, v in applier.counts.items() if v},
         rows=[r.row for r in applier.new_rows],
+        corrected_rows=[fix.n for fix in applier.fixes],
         persons=sorted(applier.persons),
     )
     return record

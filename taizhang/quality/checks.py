@@ -1,4 +1,4 @@
-"""The data-quality audit (澄清底子) of an org unit for a year: seven checks and the
+"""The data-quality audit (澄清底子) of an org unit for a year: eight checks and the
 under-registration estimate, as the JSON of docs/formats.md (``taizhang audit``).
 
 The checks follow the families of the WHO Data Quality Review, adapted to a register
@@ -20,6 +20,8 @@ that is itself the source of the published figures:
    married women against second births.
 7. ``CENSUS_COMPARISON`` — the census base carried forward with the register's own
    births, deaths and moves against the register (``under_registration``).
+8. ``DUPLICATE_PERSONS`` — likely duplicate registrations (``register.duplicates``) per
+   township: the register as it stands, whatever the year.
 
 A finding names the org unit where a problem is (a village or a township), with the
 figures behind it; a check's status is its worst finding's (``pass`` without findings).
@@ -37,6 +39,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from taizhang import clock
 from taizhang.errors import UserError
@@ -55,6 +58,7 @@ CONSISTENCY = "CONSISTENCY_OVER_TIME"
 RELATED = "RELATED_FIGURES"
 STRUCTURE = "STRUCTURE"
 CENSUS = "CENSUS_COMPARISON"
+DUPLICATES = "DUPLICATE_PERSONS"
 
 CHECK_CODES = (
     COMPLETENESS,
@@ -64,6 +68,7 @@ CHECK_CODES = (
     RELATED,
     STRUCTURE,
     CENSUS,
+    DUPLICATES,
 )
 # The section of ``config.thresholds()`` each check reads.
 SETTINGS_OF = {
@@ -74,6 +79,7 @@ SETTINGS_OF = {
     RELATED: "related",
     STRUCTURE: "structure",
     CENSUS: "census_comparison",
+    DUPLICATES: "duplicates",  # no settings of its own: its thresholds are the listing's
 }
 CONSISTENCY_YEARS = 3
 # Pregnancies registered this many months before a birth month are the ones it follows.
@@ -90,6 +96,7 @@ def check_name(code: str) -> str:
         RELATED: _("Consistency between related figures"),
         STRUCTURE: _("Structure of the population"),
         CENSUS: _("Register against the census carried forward"),
+        DUPLICATES: _("Likely duplicate registrations"),
     }
     return names[code]
 
@@ -104,6 +111,7 @@ def check_short_name(code: str) -> str:
         RELATED: _("Related figures"),
         STRUCTURE: _("Structure"),
         CENSUS: _("Census"),
+        DUPLICATES: _("Duplicates"),
     }
     return names[code]
 
@@ -1104,6 +1112,48 @@ def census_comparison(scope: Scope, t: dict) -> tuple[list[dict], list[dict]]:
 
 
 # ---------------------------------------------------------------------------
+# 8. Likely duplicate registrations
+
+
+def check_duplicates(scope: Scope) -> tuple[list[dict], dict]:
+    """The likely duplicate pairs among the persons of the audited unit (both inside it),
+    counted in each township (or the unit audited, if a township or village) where one
+    of the two lives: a warning where there are any."""
+    from taizhang.register.duplicates import LISTED, likely_duplicates
+    from taizhang.register.models import Person
+
+    pairs = likely_duplicates(scope.unit.code)
+    village_of = dict(
+        Person.objects.filter(pk__in={p.a for p in pairs} | {p.b for p in pairs}).values_list(
+            "pk", "current_village"
+        )
+    )
+    findings = []
+    for area in scope.areas:
+        mine = [
+            p for p in pairs if village_of[p.a].startswith(area) or village_of[p.b].startswith(area)
+        ]
+        if not mine:
+            continue
+        across = sum(
+            1
+            for p in mine
+            if not (village_of[p.a].startswith(area) and village_of[p.b].startswith(area))
+        )
+        message = ngettext(
+            "%(pairs)d pair of persons is likely one person registered twice "
+            "(%(across)d with the other person in another township): review it on the "
+            "duplicates page",
+            "%(pairs)d pairs of persons are likely one person registered twice each "
+            "(%(across)d with the other person in another township): review them on the "
+            "duplicates page",
+            len(mine),
+        ) % {"pairs": len(mine), "across": across}
+        findings.append(finding(area, WARN, {"pairs": len(mine), "across": across}, message))
+    return findings, {"min_score": LISTED}
+
+
+# ---------------------------------------------------------------------------
 # The audit
 
 
@@ -1141,12 +1191,13 @@ def audit(org: str, period: str, *, today: dt.date | None = None) -> dict[str, A
         RELATED: check_related(scope, data, limits["related"], values),
         STRUCTURE: check_structure(scope, limits["structure"], values, previous, by_order),
         CENSUS: (census_findings, {}),
+        DUPLICATES: check_duplicates(scope),
     }
     return {
         "org": scope.unit.code,
         "period": scope.period.code,
         "checks": [
-            check_result(code, limits[SETTINGS_OF[code]] | found[code][1], found[code][0])
+            check_result(code, limits.get(SETTINGS_OF[code], {}) | found[code][1], found[code][0])
             for code in CHECK_CODES
         ],
         "under_registration": under_registration,

@@ -29,7 +29,7 @@ def audit_command(
     ] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="file to write")] = None,
 ) -> None:
-    """Audit the register of an org unit for a year (澄清底子): seven checks, each with its
+    """Audit the register of an org unit for a year (澄清底子): eight checks, each with its
     status (pass/warn/fail), thresholds and findings naming the village or township, and
     the under-registration estimate per township from the census base carried forward.
 

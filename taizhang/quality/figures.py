@@ -266,7 +266,14 @@ def cohort_figures(
 
     period = span(census_day, end)
     flows = {
-        "births": d.Records(r, (r.start == r.birth, r.start.between(ymd(census_day), ymd(end)))),
+        "births": d.Records(
+            r,
+            (
+                r.start == r.birth,
+                r.start_reason == "",  # a move in on the birth day is a move in
+                r.start.between(ymd(census_day), ymd(end)),
+            ),
+        ),
         "deaths": d.deaths_in(period),
         "moves_in": d.moves_in(period, unit_length),
         "moves_out": d.moves_out(period, unit_length),

@@ -11,7 +11,14 @@ from django.utils.translation import gettext as _
 from taizhang import clock
 from taizhang.orgunits.models import OrgUnit, prefix_range
 from taizhang.quality.checks import check_name, check_short_name, group_name
-from taizhang.quality.scorecard import STATUS_LABELS, scorecard
+from taizhang.quality.scorecard import (
+    STATUS_LABELS,
+    QualityRow,
+    quality_cells,
+    quality_headers,
+    register_quality,
+    scorecard,
+)
 
 STATUS_COLOURS = {"pass": "green", "warn": "yellow", "fail": "red"}
 
@@ -93,17 +100,25 @@ def print_table(result: dict) -> None:
             )
 
 
-def to_pdf(result: dict) -> bytes:
-    """The audit as an A4 PDF (landscape: one column per check), Chinese text embedded."""
+def to_pdf(result: dict, quality: list[QualityRow] | None = None) -> bytes:
+    """The audit as an A4 PDF (landscape: one column per check), Chinese text embedded,
+    with the register-quality indicators of its rows (``quality``: computed when None)."""
     from weasyprint import HTML
 
-    html = render_to_string("quality/pdf.html", pdf_context(result))
+    html = render_to_string("quality/pdf.html", pdf_context(result, quality))
     return HTML(string=html).write_pdf()
 
 
-def pdf_context(result: dict) -> dict:
+def pdf_context(result: dict, quality: list[QualityRow] | None = None) -> dict:
     names = names_for(result)
+    if quality is None:
+        quality = register_quality(result["org"], result["period"])
     return {
+        "quality_headers": quality_headers(),
+        "quality_rows": [
+            {"org": row.org, "name": row.name, "total": row.total, "cells": quality_cells(row)}
+            for row in quality
+        ],
         "result": result,
         "org_name": names.get(result["org"], ""),
         "generated_at": clock.local_now().isoformat(timespec="seconds"),

@@ -35,7 +35,16 @@ from taizhang.quality import render as renderers
 from taizhang.quality.figures import ITEM_INDICATORS, recorded_monthly
 from taizhang.quality.forms import ReportForm
 from taizhang.quality.models import ITEMS, CensusPopulation, Item, ReportedFigure
-from taizhang.quality.scorecard import STATUS_LABELS, findings_in, scorecard, sub_units
+from taizhang.quality.scorecard import (
+    STATUS_LABELS,
+    QualityRow,
+    findings_in,
+    quality_cells,
+    quality_headers,
+    register_quality,
+    scorecard,
+    sub_units,
+)
 from taizhang.web.views.dashboard import register_version
 
 CACHE_SECONDS = 6 * 3600
@@ -73,6 +82,40 @@ def audit_of(org: str, period: str) -> dict:
         result = checks.audit(org, period)
         cache.set(key, result, CACHE_SECONDS)
     return result
+
+
+def register_quality_of(org: str, period: str) -> list[QualityRow]:
+    """``scorecard.register_quality(org, period)``, cached under the data's version."""
+    version = data_version()
+    if version is None:
+        return register_quality(org, period)
+    stamp = hashlib.sha256(repr(version).encode()).hexdigest()[:32]
+    key = f"taizhang:register-quality:{stamp}:{org}:{period}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = register_quality(org, period)
+        cache.set(key, rows, CACHE_SECONDS)
+    return rows
+
+
+def _quality_rows(org: str, period: str) -> list[dict]:
+    """The register-quality figures of the scorecard's rows, linked to their records."""
+    return [
+        {
+            "org": row.org,
+            "name": row.name,
+            "total": row.total,
+            "cells": [
+                cell
+                | {
+                    "numerator_url": _records_url(cell["code"], row.org, period, "numerator"),
+                    "denominator_url": _records_url(cell["code"], row.org, period, "denominator"),
+                }
+                for cell in quality_cells(row)
+            ],
+        }
+        for row in register_quality_of(org, period)
+    ]
 
 
 def _request_unit(request: HttpRequest, name: str = "org") -> OrgUnit:
@@ -128,6 +171,8 @@ def home(request: HttpRequest) -> HttpResponse:
             e | {"name": names.get(e["org"], ""), "group_label": checks.group_name(e["group"])}
             for e in result["under_registration"]
         ],
+        quality_headers=quality_headers(),
+        quality_rows=_quality_rows(unit.code, period),
         pdf_url=reverse("quality:download") + _query(org=unit.code, period=period),
         reports_url=reverse("quality:reports") + _query(org=unit.code),
         level=LEVEL_NAMES[unit.level],
@@ -287,7 +332,7 @@ def download(request: HttpRequest) -> HttpResponse:
         result = audit_of(unit.code, period)
     except UserError as e:
         return HttpResponse(str(e), status=400, content_type="text/plain; charset=utf-8")
-    body = renderers.to_pdf(result)
+    body = renderers.to_pdf(result, register_quality_of(unit.code, result["period"]))
     record_request(
         request,
         "audit_download",
@@ -366,6 +411,12 @@ def reports(request: HttpRequest) -> HttpResponse:
     history = ReportedFigure.objects.filter(org_id=unit.code, period=period).order_by(
         "item", "version"
     )
+    from taizhang.corrections.models import Revision
+
+    context["revisions"] = [
+        {"label": Item(r.item).label, "revision": r}
+        for r in Revision.objects.filter(org=unit.code, period=period).select_related("revised_by")
+    ]
     recorded = _recorded_month(unit.code, period)
     if form is None and reportable:
         form = ReportForm(initial={item: f.value for item, f in in_force.items()})

@@ -63,6 +63,7 @@ class NewPerson:
     mother: int | None = None
     row: int | None = None
     id_index: str = ""  # the blind index, when the caller has already computed it
+    born_in_register: bool = False  # created by a birth event
 
     def facts(self) -> PersonFacts:
         return PersonFacts(self.pk, self.sex, self.birth, self.village, self.live_births_before)
@@ -118,6 +119,7 @@ def insert_persons(
             "batch_id",
             "status",
             "current_village",
+            "born_in_register",
         ],
         [
             (
@@ -141,6 +143,7 @@ def insert_persons(
                 batch_id,
                 "resident",
                 p.village,
+                p.born_in_register,
             )
             for p in persons
         ],
@@ -209,7 +212,10 @@ _EVENT_COLUMNS = (
 def load_events(person_ids) -> list[EventFacts]:
     """The effective events of these persons: their own, and couple events naming them.
 
-    A correction supersedes the event it names; a ``void`` correction retracts it.
+    An event is effective when no other event supersedes it (a correction names the event
+    it replaces) and it is not a ``void`` (a retraction). Which events are superseded is
+    asked of the whole table, not of the rows read here: a spouse's marriage may have
+    been corrected or retracted by an event that names only the other spouse.
     """
     ids = list(person_ids)
     quote = db.connection.ops.quote_name
@@ -222,15 +228,16 @@ def load_events(person_ids) -> list[EventFacts]:
         "AND kind IN ('marriage', 'divorce')",
         ids,
     )
+    superseded = superseded_among([r[0] for r in rows])
+    children = _children_of([r[6] for r in rows if r[6] is not None])
     seen: set[int] = set()
-    superseded = {r[17] for r in rows if r[17] is not None}
-    child_sex = _child_sexes([r[6] for r in rows if r[6] is not None])
     out = []
     for r in rows:
         if r[0] in seen or r[0] in superseded or r[2] == "void":
             continue
         seen.add(r[0])
         recorded = r[18]
+        child_sex, child_birth = children.get(r[6], ("", None))
         out.append(
             EventFacts(
                 kind=r[2],
@@ -240,7 +247,8 @@ def load_events(person_ids) -> list[EventFacts]:
                 spouse=r[4],
                 spouse_key=r[5] or "",
                 child=r[6],
-                child_sex=child_sex.get(r[6], ""),
+                child_sex=child_sex,
+                child_birth=child_birth,
                 village=r[7] or "",
                 method=r[9] or "",
                 outcome=r[10] or "",
@@ -249,33 +257,105 @@ def load_events(person_ids) -> list[EventFacts]:
                 stage=r[14] or "",
                 findings=r[15] or "",
                 reason=r[16] or "",
-                recorded=_as_datetime(recorded).date() if recorded else None,
+                recorded=local_date(recorded) if recorded else None,
             )
         )
     return out
 
 
-def _child_sexes(child_ids) -> dict[int, str]:
+def superseded_among(event_ids) -> set[int]:
+    """Those of these events that another event supersedes (corrects or retracts)."""
+    if not event_ids:
+        return set()
+    quote = db.connection.ops.quote_name
+    rows = db.select_where_in(
+        f"SELECT supersedes_id FROM {quote(EVENT_TABLE)} WHERE supersedes_id IN ({{in}})",
+        list(set(event_ids)),
+    )
+    return {r[0] for r in rows}
+
+
+def _children_of(child_ids) -> dict[int, tuple[str, dt.date]]:
+    """{child: (sex, birth date)} of the children that births name."""
     if not child_ids:
         return {}
     quote = db.connection.ops.quote_name
     rows = db.select_where_in(
-        f"SELECT id, sex FROM {quote(PERSON_TABLE)} WHERE id IN ({{in}})", child_ids
+        f"SELECT id, sex, birth_date FROM {quote(PERSON_TABLE)} WHERE id IN ({{in}})",
+        list(set(child_ids)),
     )
-    return dict(rows)
+    return {r[0]: (r[1], _as_date(r[2])) for r in rows}
 
 
 def load_person_facts(person_ids) -> dict[int, PersonFacts]:
     quote = db.connection.ops.quote_name
     rows = db.select_where_in(
-        "SELECT id, sex, birth_date, village_id, live_births_before, status, current_village "
-        f"FROM {quote(PERSON_TABLE)} WHERE id IN ({{in}})",
+        "SELECT id, sex, birth_date, village_id, live_births_before, status, current_village, "
+        f"merged_into_id, born_in_register FROM {quote(PERSON_TABLE)} WHERE id IN ({{in}})",
         list(person_ids),
     )
     return {
-        r[0]: PersonFacts(r[0], r[1], _as_date(r[2]), r[3], r[4], stored_state=(r[5], r[6]))
+        r[0]: PersonFacts(
+            r[0],
+            r[1],
+            _as_date(r[2]),
+            r[3],
+            r[4],
+            stored_state=(r[5], r[6]),
+            merged_into=r[7],
+            born_in_register=bool(r[8]),
+        )
         for r in rows
     }
+
+
+# ---------------------------------------------------------------------------
+# Who a change touches: the one rule
+
+
+def touched_by(person_ids) -> set[int]:
+    """Everyone whose derived rows may change when events of these persons are recorded,
+    corrected or retracted, whatever their kind:
+
+    - the persons themselves;
+    - their spouses past and present, on either side of every couple event ever recorded
+      (corrected and retracted ones too: a corrected marriage's first spouse loses it),
+      because a marriage or divorce is the couple's event and a death widows the survivor;
+    - their mothers;
+    - their children, the children's children and so on: a child lives with its mother at
+      birth, so where the mother lived moves the child, and the child's own children.
+    """
+    ids = {pk for pk in person_ids if pk is not None}
+    if not ids:
+        return set()
+    quote = db.connection.ops.quote_name
+    event, person = quote(EVENT_TABLE), quote(PERSON_TABLE)
+    out = set(ids)
+    out |= _ids(
+        f"SELECT spouse_id FROM {event} WHERE person_id IN ({{in}}) AND spouse_id IS NOT NULL", ids
+    )
+    out |= _ids(f"SELECT person_id FROM {event} WHERE spouse_id IN ({{in}})", ids)
+    out |= _ids(
+        f"SELECT mother_id FROM {person} WHERE id IN ({{in}}) AND mother_id IS NOT NULL", ids
+    )
+    frontier = set(ids)
+    while frontier:
+        children = _ids(f"SELECT id FROM {person} WHERE mother_id IN ({{in}})", frontier)
+        children |= _ids(
+            f"SELECT child_id FROM {event} WHERE person_id IN ({{in}}) AND child_id IS NOT NULL",
+            frontier,
+        )
+        frontier = children - out
+        out |= children
+    return out
+
+
+def _ids(sql: str, values) -> set[int]:
+    return {r[0] for r in db.select_where_in(sql, list(values)) if r[0] is not None}
+
+
+# ---------------------------------------------------------------------------
+# Recording, correcting, rebuilding
 
 
 def record_events(
@@ -297,25 +377,19 @@ def record_events(
     today = today or clock.today()
     new_children = dict(new_children or {})
     outcome = Outcome()
+    recorded_now = clock.now()
 
-    # 1. Who is touched: the persons of the new events, their spouses, and the
-    #    surviving spouses of anyone whose death is new.
-    affected = {e.person for e in new_events} | {e.spouse for e in new_events if e.spouse}
-    dying = [e.person for e in new_events if e.kind == "death"]
-    if dying:
-        quote = db.connection.ops.quote_name
-        affected |= {
-            r[0]
-            for r in db.select_where_in(
-                f"SELECT spouse_id FROM {quote(UnionSpell._meta.db_table)} "
-                "WHERE person_id IN ({in}) AND spouse_id IS NOT NULL",
-                dying,
-            )
-        }
-    existing_ids = [p for p in affected if p not in new_children]
+    # 1. Who is touched (``touched_by``), with the persons the new events name.
+    named = {e.person for e in new_events} | {e.spouse for e in new_events if e.spouse}
+    named |= {e.child for e in new_events if e.child is not None}
+    existing_ids = touched_by(pk for pk in named if pk not in new_children)
     existing = load_events(existing_ids)
     facts = load_person_facts(existing_ids)
     facts.update({pk: child.facts() for pk, child in new_children.items()})
+    for child in new_children.values():
+        child.born_in_register = True
+        facts[child.pk].village = ""  # where the mother lived that day (below)
+        facts[child.pk].born_in_register = True
 
     # 2. Drop events the register already has (and a couple's second row).
     known = {event_key(e) for e in existing}
@@ -326,39 +400,28 @@ def record_events(
             known.add(key)
             fresh.append(e)
     outcome.counts["events_unchanged"] = len(new_events) - len(fresh)
+    # Recorded today: the day counts for timeliness (a birth recorded late is late).
+    recorded_today = local_date(recorded_now)
+    for e in fresh:
+        e.recorded = e.recorded or recorded_today
+        if e.kind == "birth" and e.child is not None and e.child_birth is None:
+            e.child_birth = facts[e.child].birth if e.child in facts else None
 
-    # 3. Each affected person's timeline: own events plus couple events naming them.
-    timelines, spouses_of, deaths = _timelines([*existing, *fresh], known_persons=facts)
-
-    derived: dict[int, Derived] = {}
-    adults = [pk for pk in affected if pk not in new_children]
-    for i, pk in enumerate(adults):
-        derived[pk] = _derive(pk, facts, timelines, spouses_of, deaths, today)
-        if progress and i % 5000 == 0:
-            progress(i, len(adults) + len(new_children))
-
-    # 4. New children live with their mother from birth; then their own events.
-    for mother in {c.mother for c in new_children.values()}:
-        if mother not in derived:
-            continue
-        for b in derived[mother].births:
-            child = new_children.get(b.child)
-            if child is None:
-                continue
-            if not b.village:
-                outcome.problems.append(
-                    Problem(
-                        b.event,
-                        "id_number",
-                        f"the mother did not live in the county on {b.event.date}; "
-                        "the child's birth is registered where she lived",
-                    )
-                )
-            child.village = b.village
-            child.hukou_village = child.hukou_village or b.village
-            facts[child.pk].village = b.village
-    for pk in new_children:
-        derived[pk] = _derive(pk, facts, timelines, spouses_of, deaths, today)
+    # 3. Everyone's timeline, children with their mothers.
+    derived, moved = _derive_all(
+        list(existing_ids | set(new_children)),
+        facts,
+        [*existing, *fresh],
+        today,
+        created=set(new_children),
+        progress=progress,
+    )
+    for pk, village in moved.items():
+        if pk in new_children:
+            child = new_children.pop(pk)
+            child.village = village
+            child.hukou_village = child.hukou_village or village
+            new_children[pk] = child
 
     for d in derived.values():
         outcome.problems.extend(d.problems)
@@ -367,8 +430,7 @@ def record_events(
         outcome.counts["persons_created"] = len(new_children)
         return outcome
 
-    # 5. Write the events, the new children and everyone's rebuilt spells.
-    recorded_now = clock.now()
+    # 4. Write the events, the new children and everyone's rebuilt spells.
     if new_children:
         insert_persons(list(new_children.values()), user=user, batch=batch)
     # Ids in person order make the person index grow at its end, as the primary key does:
@@ -389,6 +451,7 @@ def record_events(
             cursor.executemany(
                 f"UPDATE {quote(PERSON_TABLE)} SET mother_id = %s WHERE id = %s", linked
             )
+    _move_children({pk: v for pk, v in moved.items() if pk not in new_children}, facts)
     _write_derived(derived, facts, today)
     outcome.counts["events"] = len(fresh)
     outcome.counts["persons_created"] = len(new_children)
@@ -403,41 +466,61 @@ def correct_event(
     user=None,
     reason: str = "",
     today: dt.date | None = None,
+    batch=None,
+    source: str = "",
 ) -> Outcome:
     """Supersede a recorded event: by ``replacement`` (the event as it should have been),
     or, with ``replacement=None``, retract it. The original stays in the record; the
-    correction is a new event naming it. Nothing is written if the corrected history
-    contradicts itself (the problems are returned). The caller holds the transaction.
+    correction is a new event naming it. Everyone the original and the correction touch
+    (``touched_by``) is rebuilt. Nothing is written if the corrected history contradicts
+    itself (the problems are returned). The caller holds the transaction.
     """
     today = today or clock.today()
     original = Event.objects.get(pk=event_id)
-    if Event.objects.filter(supersedes_id=event_id).exists():
-        raise ValueError(f"event {event_id} has already been corrected")
+    replaced_by = Event.objects.filter(supersedes_id=event_id).values_list("pk", flat=True)
+    if replaced_by:
+        raise ValueError(f"event {event_id} has already been replaced by event {replaced_by[0]}")
+    if original.kind == "void":
+        raise ValueError(f"event {event_id} is a retraction: it cannot itself be corrected")
     correction = replacement or EventFacts(
-        kind="void", date=original.date, person=original.person_id, spouse=original.spouse_id
+        kind="void",
+        date=original.date,
+        person=original.person_id,
+        spouse=original.spouse_id,
+        child=original.child_id,
     )
     correction.person = original.person_id
-    correction.reason = correction.reason or reason
+    if replacement is None:  # a retraction keeps its reason; a correction's is in the audit
+        correction.reason = reason[:200]
     correction.extra = {**(correction.extra or {}), "supersedes": event_id}
-    affected = {original.person_id, original.spouse_id, correction.spouse} - {None}
+    if correction.kind == "birth" and correction.child is not None:
+        correction.child_birth = Person.objects.values_list("birth_date", flat=True).get(
+            pk=correction.child
+        )
     [correction.key] = db.reserve_ids(EVENT_TABLE, 1)
     outcome = Outcome(counts={"events": 1})
     try:
         with transaction.atomic():
-            _insert_events([correction], user=user, batch=None, now=clock.now())
-            derived = rebuild(affected, today=today)
+            _insert_events([correction], user=user, batch=batch, now=clock.now())
+            named = {original.person_id, original.spouse_id, original.child_id}
+            named |= {correction.spouse, correction.child}
+            derived = rebuild(touched_by(named), today=today, expand=False)
             outcome.problems = [p for d in derived.values() for p in d.problems]
             if outcome.problems:
                 raise _Refused
     except _Refused:
         return outcome
+    outcome.counts["persons_rebuilt"] = len(derived)
+    outcome.counts["correction"] = correction.key
     audit(
         "event_correct",
         user=user,
         object_type="event",
         object_id=event_id,
-        org_code="",
-        source="",
+        org_code=Person.objects.values_list("current_village", flat=True).get(
+            pk=original.person_id
+        ),
+        source=source,
         correction=correction.key,
         retracted=replacement is None,
         reason=reason,
@@ -449,15 +532,120 @@ class _Refused(Exception):
     pass
 
 
-def rebuild(person_ids, *, today: dt.date | None = None) -> dict[int, Derived]:
-    """Rebuild the derived spells of these persons from their events (after a correction)."""
+def rebuild(person_ids, *, today: dt.date | None = None, expand: bool = True) -> dict[int, Derived]:
+    """Rebuild the derived rows of these persons from their events, and (``expand``) of
+    everyone ``touched_by`` them. Returns what was derived, problems included: the
+    caller decides whether a history with problems may stand."""
     today = today or clock.today()
-    ids = list(person_ids)
+    ids = touched_by(person_ids) if expand else set(person_ids)
     facts = load_person_facts(ids)
-    timelines, spouses_of, deaths = _timelines(load_events(ids), known_persons=facts)
-    derived = {pk: _derive(pk, facts, timelines, spouses_of, deaths, today) for pk in ids}
+    ids = set(facts)
+    derived, moved = _derive_all(list(ids), facts, load_events(ids), today)
+    _move_children(moved, facts)
     _write_derived(derived, facts, today)
     return derived
+
+
+def _derive_all(ids, facts, events, today, *, created=frozenset(), progress=None):
+    """Derive these persons; a child lives with its mother at birth, so a child whose
+    registered village is not where its mother lived that day is derived again from there
+    (and its own children after it). Returns the derived rows and {child: village} for the
+    children whose village changed."""
+    timelines, spouses_of, deaths = _timelines(events, known_persons=facts)
+    derived: dict[int, Derived] = {}
+    for i, pk in enumerate(ids):
+        derived[pk] = _derive(pk, facts, timelines, spouses_of, deaths, today)
+        if progress and i % 5000 == 0:
+            progress(i, len(ids))
+    moved: dict[int, str] = {}
+    mothers = [pk for pk in ids if derived[pk].births]
+    while mothers:
+        again = []
+        for mother in mothers:
+            for b in derived[mother].births:
+                child = facts.get(b.child)
+                if child is None or b.child not in derived:
+                    continue
+                if not b.village:
+                    if b.child in created or _lives_from_birth(derived[b.child], child):
+                        derived[mother].problems.append(
+                            Problem(
+                                b.event,
+                                "id_number" if b.event.row is not None else "date",
+                                f"the mother did not live in the county on {b.event.date}; "
+                                "the child's birth is registered where she lived",
+                            )
+                        )
+                    continue
+                if child.village != b.village:
+                    child.village = moved[b.child] = b.village
+                    derived[b.child] = _derive(b.child, facts, timelines, spouses_of, deaths, today)
+                    if derived[b.child].births:
+                        again.append(b.child)
+        mothers = again
+    _unregister_orphans(derived, facts, timelines, events)
+    return derived, moved
+
+
+def _unregister_orphans(derived, facts, timelines, events) -> None:
+    """A person registered by a birth whose every birth event is retracted was never
+    registered: no derived rows. With events of their own, the retraction is refused."""
+    born = [pk for pk in derived if facts[pk].born_in_register]
+    if not born:
+        return
+    standing = {e.child for e in events if e.kind == "birth" and e.child is not None}
+    unknown = [pk for pk in born if pk not in standing]
+    if unknown:
+        quote = db.connection.ops.quote_name
+        rows = db.select_where_in(
+            f"SELECT id, child_id FROM {quote(EVENT_TABLE)} "
+            "WHERE child_id IN ({in}) AND kind = 'birth'",
+            unknown,
+        )
+        superseded = superseded_among([r[0] for r in rows])
+        standing |= {r[1] for r in rows if r[0] not in superseded}
+    for pk in born:
+        if pk in standing:
+            continue
+        own = timelines.get(pk, [])
+        if own:
+            derived[pk].problems.append(
+                Problem(
+                    own[0],
+                    "event",
+                    "this person was registered by a birth that would be retracted, yet has "
+                    "events of their own: correct the birth instead of retracting it",
+                )
+            )
+            continue
+        derived[pk] = Derived(retracted=True)
+
+
+def _lives_from_birth(derived: Derived, person: PersonFacts) -> bool:
+    """The person lives in the county from birth (not from a move in)."""
+    birth = ymd(person.birth)
+    return any(
+        start == birth and how == ""
+        for (_v, start, _e, _r), how in zip(
+            derived.residence, derived.residence_starts, strict=True
+        )
+    )
+
+
+def _move_children(moved: dict[int, str], facts: dict[int, PersonFacts]) -> None:
+    """Write the village children were born in (their mother's that day); a place of
+    household registration that was the old village follows it."""
+    if not moved:
+        return
+    quote = db.connection.ops.quote_name
+    table = quote(PERSON_TABLE)
+    with db.connection.cursor() as cursor:
+        for pk, village in moved.items():
+            cursor.execute(
+                f"UPDATE {table} SET hukou_village = %s WHERE id = %s AND hukou_village = village_id",
+                [village, pk],
+            )
+            cursor.execute(f"UPDATE {table} SET village_id = %s WHERE id = %s", [village, pk])
 
 
 def _timelines(events: list[EventFacts], *, known_persons):
@@ -483,6 +671,8 @@ def _timelines(events: list[EventFacts], *, known_persons):
 
 
 def _derive(pk, facts, timelines, spouses_of, deaths, today) -> Derived:
+    if facts[pk].merged_into is not None:
+        return Derived()  # a duplicate registration: its events are the kept person's
     spouse_deaths = {s: deaths[s] for s in spouses_of.get(pk, ()) if s in deaths}
     return derive(facts[pk], timelines.get(pk, []), spouse_deaths=spouse_deaths, today=today)
 
@@ -556,8 +746,8 @@ def _write_derived(
     for pk, d in derived.items():
         f = facts[pk]
         birth = ymd(f.birth)
-        for village, start, end, reason in d.residence:
-            residence.append((pk, village, start, end, reason, f.sex, birth))
+        for (village, start, end, reason), how in zip(d.residence, d.residence_starts, strict=True):
+            residence.append((pk, village, start, end, reason, how, f.sex, birth))
         for spouse, _key, start, end, reason, counts, at_start in d.unions:
             unions.append((pk, spouse, start, end, reason, counts, at_start))
         for method, start, end, reason in d.methods:
@@ -582,12 +772,16 @@ def _write_derived(
         if not village and d.residence:
             village = max(d.residence, key=lambda spell: spell[1])[0]
         state = (status, village or f.village)
+        if f.merged_into is not None:  # stays where it was listed, as merged
+            state = ("merged", f.stored_state[1] if f.stored_state else f.village)
+        elif d.retracted:
+            state = ("retracted", f.stored_state[1] if f.stored_state else f.village)
         if state != f.stored_state:  # most persons' state does not change
             status_rows.append((*state, pk))
 
     db.insert_rows(
         ResidenceSpell._meta.db_table,
-        ["person_id", "village", "start", "end", "end_reason", "sex", "birth"],
+        ["person_id", "village", "start", "end", "end_reason", "start_reason", "sex", "birth"],
         residence,
     )
     db.insert_rows(
@@ -663,3 +857,75 @@ def _as_datetime(value) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value
     return dt.datetime.fromisoformat(value)
+
+
+def local_date(value) -> dt.date:
+    """The day in the register's time zone of a stored moment (stored in UTC)."""
+    moment = _as_datetime(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(clock.zone()).date()
+
+
+# ---------------------------------------------------------------------------
+# The whole register rebuilt, and what it changed
+
+
+def derived_snapshot(person_ids) -> dict[int, tuple]:
+    """Each person's derived rows and cached state, as comparable tuples (no row ids)."""
+    ids = list(person_ids)
+    quote = db.connection.ops.quote_name
+    out: dict[int, list] = {pk: [[], [], [], [], ()] for pk in ids}
+    queries = [
+        (ResidenceSpell, ["village", "start", "end", "end_reason", "start_reason"], "person_id"),
+        (UnionSpell, ["spouse_id", "start", "end", "end_reason", "counts_marriage",
+                      "village_at_start"], "person_id"),
+        (MethodSpell, ["method", "start", "end", "stop_reason"], "person_id"),
+        (BirthFact, ["event_id", "child_id", "date", "village", "sex", "birth_order",
+                     "mother_age", "delivery_place", "recorded"], "mother_id"),
+    ]  # fmt: skip
+    for i, (model, columns, owner) in enumerate(queries):
+        cols = ", ".join(quote(c) for c in [owner, *columns])
+        for row in db.select_where_in(
+            f"SELECT {cols} FROM {quote(model._meta.db_table)} WHERE {owner} IN ({{in}})", ids
+        ):
+            out[row[0]][i].append(tuple(bool(x) if isinstance(x, bool) else x for x in row[1:]))
+    for row in db.select_where_in(
+        f"SELECT id, status, current_village, village_id FROM {quote(PERSON_TABLE)} "
+        "WHERE id IN ({in})",
+        ids,
+    ):
+        out[row[0]][4] = tuple(row[1:])
+    return {pk: tuple(tuple(sorted(part)) if i < 4 else part for i, part in enumerate(rows))
+            for pk, rows in out.items()}  # fmt: skip
+
+
+def rebuild_all(*, today: dt.date | None = None, chunk: int = 5000, progress=None) -> dict:
+    """Rebuild every person's derived rows from the events, in chunks, until a pass
+    changes nothing (a child follows a mother rebuilt in a later chunk). Returns the
+    persons rebuilt and those whose rows changed (on the first pass: what was out of
+    step with the events). The caller holds the transaction."""
+    today = today or clock.today()
+    ids = list(Person.objects.order_by("pk").values_list("pk", flat=True))
+    changed_first: set[int] = set()
+    for n in range(3):
+        changed: set[int] = set()
+        for start in range(0, len(ids), chunk):
+            part = set(ids[start : start + chunk])
+            # The children, wherever they fall: a child lives where its mother did.
+            part |= _ids(
+                f"SELECT id FROM {db.connection.ops.quote_name(PERSON_TABLE)} "
+                "WHERE mother_id IN ({in})",
+                part,
+            )
+            before = derived_snapshot(part)
+            rebuild(part, today=today, expand=False)
+            after = derived_snapshot(part)
+            changed |= {pk for pk in part if before[pk] != after[pk]}
+            if progress:
+                progress(min(start + chunk, len(ids)), len(ids))
+        if n == 0:
+            changed_first = changed
+        if not changed:
+            break
+    return {"persons": len(ids), "changed": len(changed_first), "changed_ids": changed_first}

@@ -83,6 +83,8 @@ class PersonStatus(models.TextChoices):
     RESIDENT = "resident", "常住"
     MOVED_OUT = "moved_out", "迁出"
     DECEASED = "deceased", "死亡"
+    MERGED = "merged", "已合并"  # a duplicate registration merged into another person
+    RETRACTED = "retracted", "已撤销"  # registered by a birth that was retracted
 
 
 class Household(models.Model):
@@ -145,6 +147,19 @@ class Person(models.Model):
         max_length=10, choices=PersonStatus.choices, default=PersonStatus.RESIDENT
     )
     current_village = models.CharField(max_length=12, blank=True)
+    # Registered by a birth event (the child it created): while that birth stands, the
+    # person lives with the mother from birth; retracted, the registration goes with it.
+    born_in_register = models.BooleanField(default=False)
+    # A duplicate registration merged into another person (``taizhang merge-persons``):
+    # its events now belong to that person and it has no derived rows of its own.
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         # A name search walks this index instead of the table: inside a township or village
@@ -227,6 +242,9 @@ class Event(models.Model):
                 name="event_supersedes",
                 condition=models.Q(supersedes__isnull=False),
             ),
+            models.Index(
+                fields=["child"], name="event_child", condition=models.Q(child__isnull=False)
+            ),
         ]
 
 
@@ -244,6 +262,9 @@ class ResidenceSpell(models.Model):
     start = models.IntegerField()
     end = models.IntegerField(default=OPEN_END)
     end_reason = models.CharField(max_length=12, blank=True)  # death, move_out, move_within
+    # How the spell began: "" from birth (or where the register started following the
+    # person), "move_in" or "move_within". A move in on the birth day is an arrival.
+    start_reason = models.CharField(max_length=12, blank=True, default="")
     sex = models.CharField(max_length=1)
     birth = models.IntegerField()
 
@@ -330,3 +351,49 @@ class BirthFact(models.Model):
             models.Index(fields=["village", "date"], name="birth_village_date"),
             models.Index(fields=["mother", "date"], name="birth_mother"),
         ]
+
+
+# ---------------------------------------------------------------------------
+# Merges of duplicate registrations (taizhang.register.merges)
+
+
+class PersonMerge(models.Model):
+    """``drop`` was found to be a second registration of ``keep`` and merged into it.
+
+    ``journal`` says exactly which rows were moved from ``drop`` to ``keep``
+    (``{"moved": [{"model": "register.event", "pk": 12, "field": "person"}, ...],
+    "kept": [...]}``: ``kept`` are the events left with ``drop`` because ``keep``
+    already had the same event), so that an undo moves exactly those back.
+    """
+
+    keep = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    drop = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=200)
+    merged_at = models.DateTimeField()
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        db_constraint=False,  # bookkeeping rows, never deleted
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    journal = models.JSONField(default=dict)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    undo_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.drop_id} → {self.keep_id}"

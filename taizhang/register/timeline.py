@@ -80,6 +80,8 @@ class PersonFacts:
     village: str  # where the register starts following the person
     live_births_before: int = 0
     stored_state: tuple[str, str] | None = None  # (status, current_village) as last written
+    merged_into: int | None = None  # a duplicate registration: no life of its own
+    born_in_register: bool = False  # registered by a birth event (its child)
 
 
 @dataclass(slots=True)
@@ -99,6 +101,7 @@ class EventFacts:
     spouse_key: str = ""  # blind index of a spouse outside the register
     child: int | None = None
     child_sex: str = ""
+    child_birth: dt.date | None = None  # the child's birth date as registered
     village: str = ""
     method: str = ""
     delivery_place: str = ""
@@ -143,12 +146,15 @@ class Birth:
 @dataclass
 class Derived:
     residence: list[tuple[str, int, int, str]] = field(default_factory=list)
+    # How each residence spell began ("", "move_in", "move_within"), in the same order.
+    residence_starts: list[str] = field(default_factory=list)
     unions: list[tuple[int | None, str, int, int, str, bool, str]] = field(default_factory=list)
     methods: list[tuple[str, int, int, str]] = field(default_factory=list)
     births: list[Birth] = field(default_factory=list)
     pregnancies: list[tuple[int, int, int]] = field(default_factory=list)  # start, end, lmp
     death: int | None = None
     problems: list[Problem] = field(default_factory=list)
+    retracted: bool = False  # registered by a birth that is retracted: no life here
 
     def status_on(self, day: int) -> tuple[str, str]:
         """(status, village) at the end of ``day``."""
@@ -199,6 +205,7 @@ def derive(
     first_move = next((e for e in timeline if e.kind in MOVE_KINDS), None)
     village = "" if first_move is not None and first_move.kind == "move_in" else person.village
     res_start = birth
+    res_how = ""  # how the open spell began
     union = None  # (spouse, spouse_key, start, wife_counts, village_at_start)
     methods: dict[str, int] = {}
     pregnancy = None  # (start, lmp)
@@ -211,6 +218,7 @@ def derive(
     def close_residence(day: int, reason: str):
         nonlocal village
         out.residence.append((village, res_start, day, reason))
+        out.residence_starts.append(res_how)
         village = ""
 
     def close_union(day: int, reason: str):
@@ -247,7 +255,7 @@ def derive(
                     e, "village", f"the person already lives in village {village} (use move_within)"
                 )
                 continue
-            village, res_start = e.village, day
+            village, res_start, res_how = e.village, day, "move_in"
         elif kind == "move_within":
             if not village:
                 problem(e, "village", "the person does not live in the county (use move_in)")
@@ -256,7 +264,7 @@ def derive(
                 problem(e, "village", f"the person already lives in village {village}")
                 continue
             close_residence(day, "move_within")
-            village, res_start = e.village, day
+            village, res_start, res_how = e.village, day, "move_within"
         elif kind == "move_out":
             if not village:
                 problem(e, "event", "the person does not live in the county, so cannot move out")
@@ -315,6 +323,13 @@ def derive(
             _close_pregnancy(out, pregnancy, day)
             pregnancy = None
         elif kind == "birth":
+            if e.child_birth is not None and e.child_birth != e.date:
+                problem(
+                    e,
+                    "date",
+                    f"the child was born on {e.child_birth} (as registered), not on {e.date}",
+                )
+                continue
             age = age_on(birth, day)
             if age < MIN_MOTHER_AGE:
                 problem(
@@ -386,6 +401,7 @@ def derive(
 
     if village:
         out.residence.append((village, res_start, OPEN_END, ""))
+        out.residence_starts.append(res_how)
     if union is not None:
         close_union(OPEN_END, "")
     for method, start in methods.items():

@@ -7,7 +7,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from taizhang.accounts.scope import org_units_for
-from taizhang.indicators.definitions import INDICATORS, SERVICE_INDICATORS
+from taizhang.indicators.definitions import (
+    INDICATORS,
+    REGISTER_QUALITY_INDICATORS,
+    SERVICE_INDICATORS,
+)
 from taizhang.targets.models import Direction
 
 
@@ -26,7 +30,8 @@ class TargetForm(forms.Form):
         super().__init__(*args, **kwargs)
         # The indicators of docs/indicators.md (the report forms' breakdowns take no targets).
         self.fields["indicator"].choices = [
-            (i.code, f"{i.code} {indicator_name(i)}") for i in INDICATORS + SERVICE_INDICATORS
+            (i.code, f"{i.code} {indicator_name(i)}")
+            for i in INDICATORS + SERVICE_INDICATORS + REGISTER_QUALITY_INDICATORS
         ]
         # Targets are set for the county and its townships: the units the league table ranks.
         units = org_units_for(user).filter(level__lte=4).values_list("code", "name")

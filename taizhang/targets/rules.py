@@ -19,7 +19,18 @@ from taizhang.indicators.definitions import INDICATORS_BY_CODE
 GE, LE = "ge", "le"
 
 # Indicators where a lower figure is better; every other one is "higher is better".
-LOWER_IS_BETTER: frozenset[str] = frozenset({"SRB", "CDR", "DEATHS", "BIRTH_ORDER_3P"})
+LOWER_IS_BETTER: frozenset[str] = frozenset(
+    {
+        "SRB",
+        "CDR",
+        "DEATHS",
+        "BIRTH_ORDER_3P",
+        # The register's error rates (漏册率, 漏管率, 差错率).
+        "UNDER_REGISTRATION",
+        "UNSERVED_RATE",
+        "ENTRY_ERROR_RATE",
+    }
+)
 
 DIRECTION_WORDS: dict[str, str] = {
     "ge": GE,

@@ -8,4 +8,9 @@ def area(request):
         return {}
     code = user_org_code(request.user)
     org = getattr(getattr(request.user, "profile", None), "org_unit", None)
-    return {"user_org_code": code, "user_org": org, "user_role": user_role(request.user)}
+    context = {"user_org_code": code, "user_org": org, "user_role": user_role(request.user)}
+    if code:
+        from taizhang.corrections.views import waiting_count
+
+        context["corrections_waiting"] = waiting_count(request.user)
+    return context

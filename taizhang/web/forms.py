@@ -86,6 +86,8 @@ ACTION_LABELS = {
     "person_update": _("Updated a person"),
     "event_record": _("Recorded an event"),
     "event_correct": _("Corrected an event"),
+    "person_merge": _("Merged a duplicate registration"),
+    "person_unmerge": _("Undid a merge of duplicate registrations"),
     "import": _("Imported a file"),
     "records_view": _("Listed the persons behind a figure"),
     "orgunit_rename": _("Renamed an org unit"),

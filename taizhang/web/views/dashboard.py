@@ -65,6 +65,9 @@ CARD_CODES: tuple[str, ...] = (
     "CASE_CLOSURE_RATE",
 )
 
+# The register-quality cards (the seed's 漏册率, 漏管率, 差错率), a group of their own.
+QUALITY_CODES: tuple[str, ...] = ("UNDER_REGISTRATION", "UNSERVED_RATE", "ENTRY_ERROR_RATE")
+
 # The trend charts: a title and the indicators drawn on it. Each year is one engine call
 # for the card indicators, so the last year's call is the cards' own (and cached once).
 TREND_CHARTS: tuple[tuple[Any, tuple[str, ...]], ...] = (
@@ -121,6 +124,9 @@ def register_version() -> tuple[int, ...] | None:
     ]
     tops = ", ".join(f"(SELECT MAX(id) FROM {quote(t)})" for t in tables)
     units = f"(SELECT COUNT(*) FROM {quote(OrgUnit._meta.db_table)})"
+    # A merge of duplicate registrations, or its undo, moves rows without adding any.
+    merges = quote("register_personmerge")
+    units += f", (SELECT COUNT(*) FROM {merges}), (SELECT COUNT(undone_at) FROM {merges})"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Ids come from a sequence when a transaction takes them, not when it commits:
@@ -298,9 +304,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
     result = figures(unit.code, period.code, CARD_CODES, version=version)
     by_code = {entry["code"]: entry for entry in result["indicators"]}
+    quality = figures(unit.code, period.code, QUALITY_CODES, version=version)
     query = {"org": unit.code, "period": period.code}
     context.update(
         cards=[_item(by_code[code], unit.code, period.code) for code in CARD_CODES],
+        quality_cards=[_item(e, unit.code, period.code) for e in quality["indicators"]],
         has_children=child_level(unit) is not None,
         section_url={
             s: f"{reverse('home')}?{urlencode({**query, 'section': s})}" for s in SECTIONS
@@ -546,7 +554,10 @@ def records(request: HttpRequest, code: str, org: str, period: str, part: str) -
 
     version = register_version()
     # A card's figure is already computed (and cached) with the other cards.
-    codes = CARD_CODES if indicator.code in CARD_CODES else (indicator.code,)
+    codes = next(
+        (group for group in (CARD_CODES, QUALITY_CODES) if indicator.code in group),
+        (indicator.code,),
+    )
     figure = figures(unit.code, the_period.code, codes, version=version)
     entry = next(e for e in figure["indicators"] if e["code"] == indicator.code)
     root = user_org_code(request.user)
