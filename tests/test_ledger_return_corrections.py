@@ -82,7 +82,7 @@ class TestCorrectedRows:
             first.pk,
             "applied",
             "ledger",
-            {"date": "2026-03-26", "findings": "正常"},
+            {"date": "2026-03-26"},  # what the correction changes
         )
         assert (
             journal.reason == "corrected on the returned ledger: checkup 410325100201 202603 row 1"

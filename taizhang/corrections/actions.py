@@ -166,6 +166,13 @@ def given(values: dict[str, str], kind: str) -> dict[str, str]:
     return {k: str(values[k]).strip() for k in wanted if str(values.get(k) or "").strip()}
 
 
+def changes(request: Request, event: Event, before: dict[str, str]) -> dict[str, str]:
+    """What a correction changes: the values given that differ from the event's."""
+    if request.action != Action.CORRECT:
+        return {}
+    return {k: v for k, v in given(request.values, event.kind).items() if before.get(k, "") != v}
+
+
 # ---------------------------------------------------------------------------
 # Who may apply what
 
@@ -258,8 +265,8 @@ def check(request: Request, *, user, today: dt.date) -> tuple[Event, object | No
             )
         )
         return event, None, result
-    new = given(request.values, event.kind)
-    if not new or all(result.before.get(k, "") == v for k, v in new.items()):
+    new = changes(request, event, result.before)
+    if not new:
         result.errors.append(
             CorrectionError("the correction changes nothing: give the values as they should be")
         )
@@ -329,6 +336,7 @@ def submit(
         seen[request.event_id] = request.row or 0
         if _made_before(request, event, result):
             continue
+        changed = changes(request, event, result.before)
         new_date = replacement.date if replacement is not None else event.date
         months = months_changed(min(event.date, new_date), today)
         village = event.person.current_village
@@ -336,7 +344,7 @@ def submit(
             event=event,
             person_id=event.person_id,
             action=request.action,
-            values=given(request.values, event.kind) if replacement is not None else {},
+            values=changed,
             reason=request.reason.strip(),
             village=village,
             months=months,
@@ -374,7 +382,7 @@ def submit(
 def _made_before(request: Request, event: Event, result: Result) -> bool:
     """The same correction made before is unchanged; another one of the same event is an
     error naming what replaced it, or the request waiting for approval."""
-    values = given(request.values, event.kind) if request.action == Action.CORRECT else {}
+    values = changes(request, event, event_values(event))
     earlier = CorrectionRequest.objects.filter(
         event=event, status__in=[Status.PENDING, Status.APPLIED]
     ).first()

@@ -20,7 +20,7 @@ class Action(models.TextChoices):
 
 class Status(models.TextChoices):
     PENDING = "pending", _("Waiting for approval")
-    APPLIED = "applied", _("Applied")
+    APPLIED = "applied", _("In effect")
     REFUSED = "refused", _("Refused")
 
 

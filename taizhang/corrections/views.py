@@ -188,6 +188,15 @@ def _masked(key: str, value: str) -> str:
     return value
 
 
+def _described(journal: CorrectionRequest) -> list[tuple[str, str, str]]:
+    """(column, old, new) of a requested correction, as the preview showed it."""
+    before = actions.event_values(journal.event)
+    return [
+        (str(COLUMN_LABELS.get(k, k)), _masked(k, before.get(k, "")), _masked(k, v))
+        for k, v in journal.values.items()
+    ]
+
+
 @area_view
 def history(request: HttpRequest, pk: int) -> HttpResponse:
     """Every event of the person as recorded, with what became of it."""
@@ -203,9 +212,13 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
             for k in actions.EVENT_COLUMNS
             if k != "date" and k in COLUMN_LABELS and row.get(k)
         )
-    requests = CorrectionRequest.objects.filter(person_id=pk).select_related(
-        "requested_by", "decided_by"
+    requests = list(
+        CorrectionRequest.objects.filter(person_id=pk).select_related(
+            "event", "requested_by", "decided_by"
+        )
     )
+    for r in requests:
+        r.change_rows = _described(r)
     return render(
         request,
         "corrections/history.html",
@@ -225,7 +238,7 @@ def pending_for(user) -> QuerySet[CorrectionRequest]:
     if area is not None:
         low, high = prefix_range(area)
         pending = pending.filter(village__gte=low, village__lt=high)
-    return pending.select_related("requested_by").order_by("requested_at", "id")
+    return pending.select_related("event", "requested_by").order_by("requested_at", "id")
 
 
 def waiting_count(user) -> int:
@@ -244,7 +257,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
     user = request.user
     may_decide = [r for r in pending_for(user) if actions.may_decide(user, r)]
     mine = list(
-        CorrectionRequest.objects.filter(requested_by=user).select_related("decided_by")[:100]
+        CorrectionRequest.objects.filter(requested_by=user).select_related("event", "decided_by")[
+            :100
+        ]
     )
     unseen = [r.pk for r in mine if r.unseen_decision]
     if unseen:
@@ -259,6 +274,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         r.person_name = names.get(r.person_id, "")
         r.kind_label = KIND_LABELS.get(r.event.kind, r.event.kind)
         r.new_unseen = r.pk in unseen
+        r.change_rows = _described(r)
     return render(
         request,
         "corrections/inbox.html",

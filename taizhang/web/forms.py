@@ -70,6 +70,8 @@ STATUS_LABELS = {
     "resident": _("Resident"),
     "moved_out": _("Moved out"),
     "deceased": _("Deceased"),
+    "merged": _("Merged"),
+    "retracted": _("Retracted"),
 }
 SEX_LABELS = {"M": _("Male"), "F": _("Female")}
 ACTION_LABELS = {
@@ -87,6 +89,9 @@ ACTION_LABELS = {
     "event_record": _("Recorded an event"),
     "event_correct": _("Corrected an event"),
     "person_merge": _("Merged a duplicate registration"),
+    "correction_request": _("Asked for a correction"),
+    "correction_approve": _("Approved a correction"),
+    "correction_refuse": _("Refused a correction"),
     "person_unmerge": _("Undid a merge of duplicate registrations"),
     "import": _("Imported a file"),
     "records_view": _("Listed the persons behind a figure"),
