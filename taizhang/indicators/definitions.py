@@ -1214,11 +1214,12 @@ def home_births_in(period: Period) -> Records:
     return births_in(period).filter(birth_facts.delivery_place != "facility")
 
 
-# Moves. A residence spell that starts in the period with a move (``start_reason``; a
-# person born in the area begins their first spell with none) is an arrival, even on
-# the person's birth day; it came from the village of the person's spell that ended that same day
-# with ``move_within``, or from outside the register's area when there is none (a
-# ``move_in``). An arrival is a move *into* an org unit when it came from outside that
+# Moves. A residence spell that starts in the period and not with a birth the register
+# counts (``BIRTHS``: the child of a birth fact, on that day) is an arrival: a move in,
+# even on the person's birth day, or a person entered in the register who was born in
+# the period without a registered birth. It came from the village of the person's spell
+# that ended that same day with ``move_within``, or from outside the register's area
+# when there is none (a ``move_in``). An arrival is a move *into* an org unit when it came from outside that
 # unit: a move between two villages of one township moves in and out of each village,
 # not of the township. Moves out mirror it: a spell ending in the period with
 # ``move_out`` (to outside the area), or with ``move_within`` to a village outside the
@@ -1227,14 +1228,22 @@ def home_births_in(period: Period) -> Records:
 
 
 @functools.cache
-def _arrivals() -> ir.Table:
+def arrivals() -> ir.Table:
     """Residence spells with ``from_village``: where a move within the area came from
-    (null when the spell did not begin with one)."""
+    (null when the spell did not begin with one); and ``born_here``: the spell began with
+    a live birth the register counts (the person is the child of a birth fact that day)."""
     r = residence_spells
     left = r.filter(r.end_reason == "move_within")
     left = left.select(from_person=left.person_id, from_day=left.end, from_village=left.village)
     joined = r.left_join(left, (r.person_id == left.from_person) & (r.start == left.from_day))
-    return joined.select(*residence_spells.columns, from_village=joined.from_village)
+    spells = joined.select(*residence_spells.columns, from_village=joined.from_village)
+    b = birth_facts.select(born_child=birth_facts.child_id, born_day=birth_facts.date)
+    withbirth = spells.left_join(
+        b, (spells.person_id == b.born_child) & (spells.start == b.born_day)
+    )
+    return withbirth.select(
+        *spells.columns, born_here=withbirth.born_child.notnull() & (spells.start_reason == "")
+    )
 
 
 @functools.cache
@@ -1256,12 +1265,12 @@ def _outside_unit(village: ir.StringValue, other: ir.StringValue, length: int) -
 def moves_in(period: Period, length: int) -> Records:
     """Persons who moved in the period into the org unit of ``length`` digits holding
     their new village, from outside it; counted in the new village."""
-    a = _arrivals()
+    a = arrivals()
     return Records(
         a,
         (
             _in_period(a.start, period),
-            a.start_reason != "",
+            ~a.born_here,
             _outside_unit(a.village, a.from_village, length),
         ),
     )

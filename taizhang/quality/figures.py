@@ -266,13 +266,11 @@ def cohort_figures(
 
     period = span(census_day, end)
     flows = {
+        # A spell that began with a birth the register counts; any other arrival (a move
+        # in, even on the birth day) is among the moves in.
         "births": d.Records(
-            r,
-            (
-                r.start == r.birth,
-                r.start_reason == "",  # a move in on the birth day is a move in
-                r.start.between(ymd(census_day), ymd(end)),
-            ),
+            d.arrivals(),
+            (d.arrivals().born_here, d.arrivals().start.between(ymd(census_day), ymd(end))),
         ),
         "deaths": d.deaths_in(period),
         "moves_in": d.moves_in(period, unit_length),
