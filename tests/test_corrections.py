@@ -427,3 +427,25 @@ def test_rebuild_finds_a_register_in_step_with_its_events(county, taizhang):
     assert ResidenceSpell.objects.get(person=person(TWIN1)).village == B
     taizhang("rebuild")
     assert ResidenceSpell.objects.get(person=person(TWIN1)).village == A
+
+
+def test_a_child_born_here_cannot_move_in(county):
+    # The girl was born in B (her mother lived there): she lives in the county from birth,
+    # so a move in, on her birth day or later, contradicts the register.
+    for day in (dt.date(2025, 3, 1), dt.date(2025, 6, 1)):
+        outcome = actions.record_events(
+            [EventFacts(kind="move_in", date=day, person=person(GIRL).pk, village=A)]
+        )
+        assert [p.message for p in outcome.problems] == [
+            f"the person already lives in village {B} (use move_within)"
+        ]
+
+
+def test_a_newcomers_retracted_move_in_makes_her_an_arrival_by_registration(county):
+    # K was born on 2026-03-10 and moved into A that day. Retracted, he is in the register
+    # as registered in A from birth with no registered birth: still an arrival of March.
+    move = event_of(K, "move_in")
+    assert not actions.correct_event(move.pk, replacement=None, reason="registered").problems
+    assert count(A, "202603", "MOVES_IN_VILLAGE") == 1
+    assert count(A, "202603", "BIRTHS") == 0
+    assert balance(A, "202603", "VILLAGE") == (1, 1)

@@ -291,7 +291,8 @@ def load_person_facts(person_ids) -> dict[int, PersonFacts]:
     quote = db.connection.ops.quote_name
     rows = db.select_where_in(
         "SELECT id, sex, birth_date, village_id, live_births_before, status, current_village, "
-        f"merged_into_id, born_in_register FROM {quote(PERSON_TABLE)} WHERE id IN ({{in}})",
+        "merged_into_id, born_in_register, mother_id "
+        f"FROM {quote(PERSON_TABLE)} WHERE id IN ({{in}})",
         list(person_ids),
     )
     return {
@@ -304,6 +305,7 @@ def load_person_facts(person_ids) -> dict[int, PersonFacts]:
             stored_state=(r[5], r[6]),
             merged_into=r[7],
             born_in_register=bool(r[8]),
+            mother=r[9],
         )
         for r in rows
     }
@@ -552,6 +554,17 @@ def _derive_all(ids, facts, events, today, *, created=frozenset(), progress=None
     (and its own children after it). Returns the derived rows and {child: village} for the
     children whose village changed."""
     timelines, spouses_of, deaths = _timelines(events, known_persons=facts)
+    # Born here: from the mother's births below, or, for a mother not derived now, from
+    # her birth facts as they stand.
+    outside = [pk for pk in ids if facts[pk].mother is None or facts[pk].mother not in facts]
+    if outside:
+        quote = db.connection.ops.quote_name
+        for (child,) in db.select_where_in(
+            f"SELECT child_id FROM {quote(BirthFact._meta.db_table)} "
+            "WHERE child_id IN ({in}) AND village <> ''",
+            outside,
+        ):
+            facts[child].born_here = True
     derived: dict[int, Derived] = {}
     for i, pk in enumerate(ids):
         derived[pk] = _derive(pk, facts, timelines, spouses_of, deaths, today)
@@ -566,6 +579,11 @@ def _derive_all(ids, facts, events, today, *, created=frozenset(), progress=None
                 child = facts.get(b.child)
                 if child is None or b.child not in derived:
                     continue
+                if child.born_here != bool(b.village):
+                    child.born_here = bool(b.village)
+                    derived[b.child] = _derive(b.child, facts, timelines, spouses_of, deaths, today)
+                    if derived[b.child].births:
+                        again.append(b.child)
                 if not b.village:
                     if b.child in created or _lives_from_birth(derived[b.child], child):
                         derived[mother].problems.append(

@@ -350,6 +350,7 @@ class BirthFact(models.Model):
         indexes = [
             models.Index(fields=["village", "date"], name="birth_village_date"),
             models.Index(fields=["mother", "date"], name="birth_mother"),
+            models.Index(fields=["child"], name="birth_child"),
         ]
 
 

@@ -82,6 +82,8 @@ class PersonFacts:
     stored_state: tuple[str, str] | None = None  # (status, current_village) as last written
     merged_into: int | None = None  # a duplicate registration: no life of its own
     born_in_register: bool = False  # registered by a birth event (its child)
+    born_here: bool = False  # a live birth the register counts: lives here from birth
+    mother: int | None = None
 
 
 @dataclass(slots=True)
@@ -203,7 +205,10 @@ def derive(
 
     birth = ymd(person.birth)
     first_move = next((e for e in timeline if e.kind in MOVE_KINDS), None)
-    village = "" if first_move is not None and first_move.kind == "move_in" else person.village
+    # A person whose first move is a move in lived outside the county before it, unless
+    # the register counts their birth here: then a move in contradicts their life here.
+    moved_in_first = first_move is not None and first_move.kind == "move_in"
+    village = "" if moved_in_first and not person.born_here else person.village
     res_start = birth
     res_how = ""  # how the open spell began
     union = None  # (spouse, spouse_key, start, wife_counts, village_at_start)

@@ -98,6 +98,10 @@ class Migration(migrations.Migration):
                 name="event_child",
             ),
         ),
+        migrations.AddIndex(
+            model_name="birthfact",
+            index=models.Index(fields=["child"], name="birth_child"),
+        ),
         migrations.RunPython(fill, migrations.RunPython.noop),
         migrations.RunPython(born, migrations.RunPython.noop),
     ]
