@@ -37,6 +37,17 @@ app = typer.Typer(
 )
 
 
+@contextlib.contextmanager
+def django_in_english():
+    """Django set up (the database migrated when needed), speaking English: the messages
+    of commands are in English, like the row errors of imports."""
+    setup_django()
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def setup_django(*, migrate: bool = True) -> None:
     """Configure Django for a command, creating or upgrading the database when needed."""
     import django

@@ -4,11 +4,12 @@ users page. Messages are in English, like the row errors of imports."""
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 
 import typer
+
+from taizhang.cli import django_in_english as _django
 
 users_app = typer.Typer(
     name="users",
@@ -22,18 +23,6 @@ USER_HELP = "the account the change is recorded under (default: the system accou
 
 def register(app: typer.Typer) -> None:
     app.add_typer(users_app, name="users")
-
-
-@contextlib.contextmanager
-def _django():
-    """Django set up (the database migrated when needed), speaking English."""
-    from taizhang.cli import setup_django
-
-    setup_django()
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
 
 
 def _acting(user: str | None):

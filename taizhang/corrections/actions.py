@@ -452,14 +452,20 @@ class _Refused(Exception):
 # Approval
 
 
-def approve(journal: CorrectionRequest, *, user, note: str = "", today=None) -> list[str]:
-    """Apply a waiting correction. Returns the register's objections (then it still
-    waits: the approver may refuse it)."""
-    today = today or clock.today()
+def _undecidable(journal: CorrectionRequest, user) -> list[str]:
     if journal.status != Status.PENDING:
         return [f"request {journal.pk} is {journal.status}, not waiting for approval"]
     if not may_decide(user, journal):
         return [f"request {journal.pk} is decided by the township of village {journal.village}"]
+    return []
+
+
+def approve(journal: CorrectionRequest, *, user, note: str = "", today=None) -> list[str]:
+    """Apply a waiting correction. Returns the register's objections (then it still
+    waits: the approver may refuse it)."""
+    today = today or clock.today()
+    if refused := _undecidable(journal, user):
+        return refused
     request = Request(journal.event_id, journal.action, journal.reason, dict(journal.values))
     with transaction.atomic():
         event, replacement, result = check(request, user=None, today=today)
@@ -490,10 +496,8 @@ def approve(journal: CorrectionRequest, *, user, note: str = "", today=None) -> 
 
 def refuse(journal: CorrectionRequest, *, user, note: str) -> list[str]:
     """Refuse a waiting correction, saying why; the requester is told."""
-    if journal.status != Status.PENDING:
-        return [f"request {journal.pk} is {journal.status}, not waiting for approval"]
-    if not may_decide(user, journal):
-        return [f"request {journal.pk} is decided by the township of village {journal.village}"]
+    if refused := _undecidable(journal, user):
+        return refused
     if not note.strip():
         return ["say why the correction is refused"]
     journal.status = Status.REFUSED

@@ -5,11 +5,12 @@ English, like the row errors of imports."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 
 import typer
+
+from taizhang.cli import django_in_english as _django
 
 corrections_app = typer.Typer(
     name="corrections",
@@ -23,17 +24,6 @@ USER_HELP = "the account the command acts as (its area and role)"
 def register(app: typer.Typer) -> None:
     app.command("events")(events_command)
     app.add_typer(corrections_app, name="corrections")
-
-
-@contextlib.contextmanager
-def _django():
-    from taizhang.cli import setup_django
-
-    setup_django()
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
 
 
 def events_command(

@@ -914,7 +914,9 @@ def derived_snapshot(person_ids) -> dict[int, tuple]:
         ids,
     ):
         out[row[0]][4] = tuple(row[1:])
-    return {pk: tuple(tuple(sorted(part)) if i < 4 else part for i, part in enumerate(rows))
+    # Sorted by their text: a spouse outside the register is None beside numbers.
+    return {pk: tuple(tuple(sorted(part, key=repr)) if i < 4 else part
+                      for i, part in enumerate(rows))
             for pk, rows in out.items()}  # fmt: skip
 
 
