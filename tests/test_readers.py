@@ -188,7 +188,7 @@ class TestHeaders:
             read_table(write(tmp_path, "x.csv", "a,b\n1,2\n"))
         assert str(e.value) == (
             "cannot tell what kind of file this is; give --kind "
-            "orgunits|persons|events|reports|census|enrolments|payments|cases|targets"
+            "orgunits|persons|events|corrections|reports|census|enrolments|payments|cases|targets"
         )
 
     @pytest.mark.parametrize("text", ["", "\n\n", ",,\n  ,\n"])
@@ -329,6 +329,11 @@ class TestColumns:
                 "id_number", "event", "date", "spouse_id_number", "lmp_date", "child_id_number",
                 "child_name", "child_sex", "delivery_place", "birth_weight_g", "outcome",
                 "village", "method", "reason", "findings", "stage", "recorded_at",
+            },
+            "corrections": {
+                "event_id", "action", "reason", "event", "date", "spouse_id_number", "lmp_date",
+                "child_id_number", "child_sex", "delivery_place", "birth_weight_g", "outcome",
+                "village", "method", "stop_reason", "findings", "stage",
             },
             "reports": {"org", "period", "item", "value", "submitted_at", "submitted_by"},
             "census": {"org", "year", "sex", "age", "population"},
