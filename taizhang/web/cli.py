@@ -237,6 +237,21 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+def _policy_password(user) -> str:
+    """A random password the password policy accepts for ``user``: a random draw can, now
+    and then, look too much like the user name (``town…`` for ``township``)."""
+    from django.contrib.auth import password_validation
+    from django.core.exceptions import ValidationError
+
+    while True:
+        password = secrets.token_urlsafe(9)
+        try:
+            password_validation.validate_password(password, user)
+        except ValidationError:
+            continue
+        return password
+
+
 def demo_logins() -> list[tuple[str, str, str, str]]:
     """One login per role: the county, its first township, and that township's first village."""
     from django.contrib.auth import get_user_model
@@ -256,7 +271,7 @@ def demo_logins() -> list[tuple[str, str, str, str]]:
         ("village", Role.VILLAGE_WORKER, village),
     ):
         user, _ = User.objects.get_or_create(username=username)
-        password = secrets.token_urlsafe(9)
+        password = _policy_password(user)
         user.set_password(password)
         user.save()
         Profile.objects.update_or_create(user=user, defaults={"org_unit": org, "role": role})
