@@ -9,6 +9,7 @@ decision. Screenshots are saved under ``artifacts/screenshots/``.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from test_browser import CHROMIUM, browser, shot  # noqa: F401 - browser is a fixture
@@ -21,7 +22,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
-        not __import__("pathlib").Path(CHROMIUM).exists(),
+        not Path(CHROMIUM).exists(),
         reason="needs Debian's chromium (.ci/run installs it)",
     ),
 ]

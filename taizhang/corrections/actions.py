@@ -30,6 +30,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from taizhang import clock
 from taizhang.accounts.models import Role
@@ -38,6 +39,7 @@ from taizhang.audit.actions import record as audit
 from taizhang.corrections.models import Action, CorrectionRequest, Revision, Source, Status
 from taizhang.imports.fields import FieldError
 from taizhang.lib import crypto
+from taizhang.orgunits.models import prefix_range
 from taizhang.register import actions as register
 from taizhang.register.models import Event, Person
 
@@ -209,6 +211,17 @@ def needs_approval(user, village: str, months: list[str], today: dt.date) -> boo
     if user is None or user_role(user) != Role.VILLAGE_WORKER:
         return False  # the system account of a command writes as the county does
     return not set(months) <= open_months(village, today)
+
+
+def pending_for(user) -> QuerySet[CorrectionRequest]:
+    """The requests waiting for this user's decision: those of persons in their area, for
+    a township statistician or a county administrator."""
+    area = write_area(user)
+    pending = CorrectionRequest.objects.filter(status=Status.PENDING)
+    if area is not None:
+        low, high = prefix_range(area)
+        pending = pending.filter(village__gte=low, village__lt=high)
+    return pending.select_related("event", "requested_by").order_by("requested_at", "id")
 
 
 def may_decide(user, journal: CorrectionRequest) -> bool:

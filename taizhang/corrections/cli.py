@@ -39,21 +39,17 @@ def events_command(
     if format not in FORMATS:
         fail(f"--format {format}: use json, csv or table", 1)
     with _django():
-        from taizhang.accounts.scope import within, write_area
+        from taizhang.accounts.scope import write_area
         from taizhang.corrections.history import person_events
-        from taizhang.lib import crypto, idnumber
-        from taizhang.register.models import Person
+        from taizhang.errors import UserError
+        from taizhang.lib import idnumber
+        from taizhang.register.merges import find_person
 
-        acting = account(user)
         try:
-            normal = idnumber.normalize(id_number)
-        except idnumber.IDNumberError as e:
-            fail(f"{id_number}: {e}", 1)
-        person = Person.objects.filter(id_index=crypto.blind_index(normal)).first()
-        if person is None or not within(write_area(acting), person.current_village):
-            fail(f"no person with ID number {idnumber.mask(normal)} is in the register", 1)
-        rows = person_events(person.pk)
-        _print(normal, rows, format)
+            person = find_person(id_number, area=write_area(account(user)))
+        except UserError as e:
+            fail(str(e), 1)
+        _print(idnumber.normalize(id_number), person_events(person.pk), format)
 
 
 def _print(id_number: str, rows: list[dict], format: str) -> None:
@@ -90,7 +86,7 @@ def list_command(
     from taizhang.cli import account
 
     with _django():
-        from taizhang.corrections.views import pending_for
+        from taizhang.corrections.actions import pending_for
 
         rows = [
             {

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,12 +17,12 @@ from django.views.decorators.http import require_POST
 
 from taizhang import clock
 from taizhang.accounts.decorators import area_view
-from taizhang.accounts.scope import get_person_for_user, persons_for, write_area
+from taizhang.accounts.scope import get_person_for_user, persons_for
 from taizhang.audit.actions import record_request
 from taizhang.corrections import actions
+from taizhang.corrections.actions import pending_for
 from taizhang.corrections.history import person_events
-from taizhang.corrections.models import Action, CorrectionRequest, Status
-from taizhang.orgunits.models import prefix_range
+from taizhang.corrections.models import Action, CorrectionRequest
 from taizhang.register.models import Event
 from taizhang.web.forms import KIND_LABELS, EventForm
 
@@ -228,17 +228,6 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
 
 # ---------------------------------------------------------------------------
 # The corrections page
-
-
-def pending_for(user) -> QuerySet[CorrectionRequest]:
-    """The requests waiting for this user's decision: those of persons in their area, for
-    a township statistician or a county administrator."""
-    area = write_area(user)
-    pending = CorrectionRequest.objects.filter(status=Status.PENDING)
-    if area is not None:
-        low, high = prefix_range(area)
-        pending = pending.filter(village__gte=low, village__lt=high)
-    return pending.select_related("event", "requested_by").order_by("requested_at", "id")
 
 
 def waiting_count(user) -> int:

@@ -28,6 +28,7 @@ from taizhang import clock
 from taizhang.accounts.decorators import area_view
 from taizhang.accounts.scope import get_org_unit_for_user, user_org_code
 from taizhang.audit.actions import record_request
+from taizhang.corrections.models import Revision
 from taizhang.errors import UserError
 from taizhang.orgunits.models import LEVEL_BY_LENGTH, LEVEL_NAMES, OrgUnit
 from taizhang.quality import actions, checks, stats
@@ -411,8 +412,6 @@ def reports(request: HttpRequest) -> HttpResponse:
     history = ReportedFigure.objects.filter(org_id=unit.code, period=period).order_by(
         "item", "version"
     )
-    from taizhang.corrections.models import Revision
-
     context["revisions"] = [
         {"label": Item(r.item).label, "revision": r}
         for r in Revision.objects.filter(org=unit.code, period=period).select_related("revised_by")

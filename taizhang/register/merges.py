@@ -34,6 +34,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from taizhang import clock
+from taizhang.accounts.scope import within
 from taizhang.audit.actions import record as audit
 from taizhang.errors import UserError
 from taizhang.lib import crypto, idnumber
@@ -65,13 +66,9 @@ def find_person(id_number: str, *, area: str | None = None) -> Person:
     except idnumber.IDNumberError as e:
         raise MergeRefused(f"{id_number}: {e}") from None
     person = Person.objects.filter(id_index=crypto.blind_index(number)).first()
-    if person is None or not _within(area, person):
+    if person is None or not within(area, person.current_village):
         raise MergeRefused(f"no person with ID number {idnumber.mask(number)} is in the register")
     return person
-
-
-def _within(area: str | None, person: Person) -> bool:
-    return area is None or person.current_village.startswith(area)
 
 
 def _label(person: Person) -> str:
@@ -306,7 +303,7 @@ def unmerge_persons(
     if not reason:
         raise MergeRefused("give the reason for undoing the merge")
     merge = PersonMerge.objects.select_related("keep", "drop").filter(pk=merge_id).first()
-    if merge is None or not _within(area, merge.keep):
+    if merge is None or not within(area, merge.keep.current_village):
         raise MergeRefused(f"there is no merge {merge_id}")
     if merge.undone_at is not None:
         raise MergeRefused(
