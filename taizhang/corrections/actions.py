@@ -386,7 +386,7 @@ def submit(
         if problems:
             result.errors.extend(problems)
             continue
-        revise.after(months, journal)
+        revise.applied(months, journal)
         result.status, result.journal = "applied", journal
     revise.write()
     return results
@@ -493,7 +493,7 @@ def approve(journal: CorrectionRequest, *, user, note: str = "", today=None) -> 
         if problems:
             transaction.set_rollback(True)
             return [str(p) for p in problems]
-        revise.after(journal.months, journal)
+        revise.applied(journal.months, journal)
         revise.write()
         audit(
             "correction_approve",
@@ -540,8 +540,8 @@ class _Revisions:
     def __init__(self, user):
         self.user = user
         self.first: dict[tuple[str, str, str], int] = {}
-        self.last: dict[tuple[str, str, str], int] = {}
-        self.requests: dict[tuple[str, str, str], list[int]] = {}
+        self.read: set[str] = set()  # the months whose figures ``first`` holds
+        self.made: list[tuple[set[str], int]] = []  # (months, request) of each correction
 
     def _reported(self, months) -> set[tuple[str, str]]:
         from taizhang.quality.models import ReportedFigure
@@ -572,18 +572,20 @@ class _Revisions:
         return out
 
     def before(self, months) -> None:
-        for key, n in self._figures(months).items():
+        """The figures of the months not yet read, before a correction changes them."""
+        unread = [m for m in months if m not in self.read]
+        self.read.update(months)
+        for key, n in self._figures(unread).items():
             self.first.setdefault(key, n)
 
-    def after(self, months, journal: CorrectionRequest) -> None:
-        figures = self._figures(months)
-        for key, n in figures.items():
-            self.first.setdefault(key, n)
-            if n != self.last.get(key, self.first[key]):
-                self.requests.setdefault(key, []).append(journal.pk)
-            self.last[key] = n
+    def applied(self, months, journal: CorrectionRequest) -> None:
+        self.made.append((set(months), journal.pk))
 
     def write(self) -> None:
+        """Once, after every correction: the figures that changed, each with the corrections
+        whose months hold it."""
+        if not self.made:
+            return
         now = clock.now()
         Revision.objects.bulk_create(
             Revision(
@@ -592,12 +594,12 @@ class _Revisions:
                 item=item,
                 before=self.first[(org, period, item)],
                 after=n,
-                requests=self.requests.get((org, period, item), []),
+                requests=[pk for months, pk in self.made if period in months],
                 revised_at=now,
                 revised_by=self.user,
             )
-            for (org, period, item), n in sorted(self.last.items())
-            if n != self.first[(org, period, item)]
+            for (org, period, item), n in sorted(self._figures(self.read).items())
+            if (org, period, item) in self.first and n != self.first[(org, period, item)]
         )
 
 
