@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "taizhang.corrections",
     "taizhang.imports",
     "taizhang.indicators",
+    "taizhang.figures",
     "taizhang.accounts",
     "taizhang.benefits",
     "taizhang.cases",

@@ -459,7 +459,8 @@ def test_no_page_breaks_the_content_security_policy(register, live_server):
                         page.wait_for_timeout(200)
                 if username == "alice":
                     # The language menu sends itself (taizhang.js, no inline handler).
-                    page.select_option("select[name=language]", "en")
+                    with page.expect_navigation():
+                        page.select_option("select[name=language]", "en")
                     page.wait_for_load_state()
                     assert page.locator("html").get_attribute("lang") == "en"
                     # The check-in's behaviour, now in taizhang.js: a refused code is

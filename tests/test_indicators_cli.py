@@ -24,7 +24,9 @@ import typer
 from typer.testing import CliRunner
 
 from taizhang import clock
+from taizhang.figures import store
 from taizhang.indicators.cli import register
+from taizhang.indicators.definitions import ALL_INDICATORS
 from taizhang.orgunits.models import OrgUnit
 from taizhang.register.models import (
     OPEN_END,
@@ -125,6 +127,53 @@ def county(db):
         delivery_place="facility",
         recorded=20240501,
     )
+    store.rebuild()  # rows written by hand: the maintained figures made from them
+
+
+@pytest.mark.django_db
+class TestSeveralPeriods:
+    def test_a_year_with_all_gives_the_year_its_halves_quarters_and_months(self, county):
+        r = run("--org", COUNTY, "--period", "2024:all", "--indicator", "POP_END")
+        assert r.exit_code == 0, r.output
+        results = json.loads(r.stdout)
+        assert [x["period"] for x in results] == [
+            "2024", "2024S1", "2024S2", "2024Q1", "2024Q2", "2024Q3", "2024Q4",
+            *(f"2024{m:02d}" for m in range(1, 13)),
+        ]  # fmt: skip
+        end = {x["period"]: x["indicators"][0]["value"] for x in results}
+        # w, h and x until x dies on 1 March; the son from 1 May.
+        assert (end["202402"], end["202403"], end["202404"], end["202405"]) == (3, 2, 2, 3)
+        assert (end["2024Q1"], end["2024S1"], end["2024"]) == (2, 3, 3)
+
+    def test_periods_come_in_the_order_given_each_once(self, county):
+        r = run(
+            "--org", COUNTY, "--period", "202405", "--period", "2024Q1", "--period", "202405",
+            "--indicator", "BIRTHS", "--by", "village", "--format", "json",
+        )  # fmt: skip
+        assert r.exit_code == 0, r.output
+        first, second = json.loads(r.stdout)
+        assert [(x["org"], x["period"], x["indicators"][0]["value"]) for x in first] == [
+            (V1, "202405", 1),
+            (V2, "202405", 0),
+        ]
+        assert [x["indicators"][0]["value"] for x in second] == [0, 0]
+
+    def test_all_indicators_are_every_one_in_the_order_of_the_definitions(self, county):
+        r = run("--org", COUNTY, "--period", "2024", "--indicator", "all", "--format", "csv")
+        assert r.exit_code == 0, r.output
+        codes = [line.split(",")[3] for line in r.stdout.splitlines()[1:]]
+        assert codes == [i.code for i in ALL_INDICATORS]
+
+    def test_a_year_with_something_else_than_all_is_refused_with_a_sentence(self, county):
+        r = run("--org", COUNTY, "--period", "2024:al")
+        assert r.exit_code == 1
+        assert "2024:al is not a valid period code" in r.output
+        assert "Traceback" not in r.output
+
+    def test_all_needs_a_year(self, county):
+        r = run("--org", COUNTY, "--period", "2024Q1:all")
+        assert r.exit_code == 1
+        assert "a year followed by :all" in r.output
 
 
 @pytest.mark.django_db

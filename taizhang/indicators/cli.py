@@ -52,12 +52,20 @@ def register(app: typer.Typer) -> None:
 
 def indicators_command(
     org: Annotated[str, typer.Option("--org", help="org unit code, e.g. 410325")],
-    period: Annotated[str, typer.Option("--period", help="2024, 2024S1, 2024Q1 or 202401")],
+    period: Annotated[
+        list[str],
+        typer.Option(
+            "--period",
+            help="2024, 2024S1, 2024Q1 or 202401 (repeat for several; 2024:all is the year "
+            "with its semesters, quarters and months)",
+        ),
+    ],
     indicator: Annotated[
         list[str] | None,
         typer.Option(
             "--indicator",
-            help="an indicator code (repeat, or separate with commas); the demographic set if none",
+            help="an indicator code (repeat, or separate with commas), or all; the "
+            "demographic set if none",
         ),
     ] = None,
     by: Annotated[
@@ -80,6 +88,9 @@ def indicators_command(
 ) -> None:
     """Compute demographic indicators (docs/indicators.md) for an org unit and a period.
 
+    With several periods (--period repeated, or 2025:all) the JSON is a list with one
+    object (with --by, one list) per period, in the order given.
+
     Every figure is counted from the register's records at the time of the call.
     A ratio whose denominator is 0 has no value (null in JSON, empty in CSV).
     Exit status 1 for an unknown org unit, period or indicator; 2 for a --by level
@@ -92,21 +103,30 @@ def indicators_command(
     no value); each org unit has ``score``, the number of targets attained.
     """
     setup_django()
-    from taizhang.indicators.engine import compute
+    from taizhang.indicators.engine import compute_many, parse_periods
 
     codes = [c for option in indicator or [] for c in option.split(",") if c.strip()] or None
+    level = by.value if by else None
     with user_errors():
-        result = compute(org, period, codes, by.value if by else None)
+        period_codes = parse_periods(period)
+        computed = compute_many(org, period_codes, codes, [level])
+        per_period = [computed[code, level] for code in period_codes]
         if targets:
-            result = _with_targets(result, period, ranked=by is not None)
-    results = result if isinstance(result, list) else [result]
+            per_period = [
+                _with_targets(result, code, ranked=by is not None)
+                for code, result in zip(period_codes, per_period, strict=True)
+            ]
+    result = per_period[0] if len(per_period) == 1 else per_period
     chosen = output_format or (Format.table if sys.stdout.isatty() else Format.json)
     if chosen is Format.json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
-    elif chosen is Format.csv:
-        typer.echo(to_csv(results, targets=targets), nl=False)
+        return
+    each = [r if isinstance(r, list) else [r] for r in per_period]
+    if chosen is Format.csv:
+        typer.echo(to_csv([r for results in each for r in results], targets=targets), nl=False)
     else:
-        _print_table(results, wide=by is not None, targets=targets)
+        for results in each:
+            _print_table(results, wide=by is not None, targets=targets)
 
 
 def _with_targets(result: dict | list[dict], period: str, *, ranked: bool) -> dict | list[dict]:

@@ -699,11 +699,26 @@ class Figure(ABC):
 
 
 @dataclass(frozen=True)
+class Kept:
+    """Where the maintained figures (``taizhang.figures``) keep a count: their ``measure``
+    summed over the period's months (``at`` "period": a flow), or at the end of the
+    period's last month ("end") or of the month before it ("before"): a stock; only its
+    ``key`` if given. The count's records stay the reference the cells are tested
+    against."""
+
+    measure: str
+    at: str = "period"
+    key: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
 class Count(Figure):
-    """The number of records of a measure (per value of ``by``, if given)."""
+    """The number of records of a measure (per value of ``by``, if given); ``kept`` says
+    where the maintained figures hold the same number, if they do."""
 
     measure: Measure
     by: Callable[[Period], ir.Value] | None = None
+    kept: Kept | None = None
 
     def tally(self, period: Period) -> Tally:
         """What the engine counts for this figure over ``period``."""
@@ -896,16 +911,24 @@ class Indicator:
         return entry
 
 
-POP_START = Count(population_at_start)
-POP_END = Count(population_at_end)
+POP_START = Count(population_at_start, kept=Kept("pop", "before"))
+POP_END = Count(population_at_end, kept=Kept("pop", "end"))
 POP_AVG = Mean(POP_START, POP_END)
-BIRTHS = Count(births_in)
-DEATHS = Count(deaths_in)
-MWRA_END = Count(mwra_at_end)
+BIRTHS = Count(births_in, kept=Kept("births"))
+DEATHS = Count(deaths_in, kept=Kept("deaths"))
+MWRA_END = Count(mwra_at_end, kept=Kept("mwra", "end"))
+WOMEN_15_49_START = Count(women_15_49_at_start, kept=Kept("w1549_next", "before"))
+WOMEN_15_49_END = Count(women_15_49_at_end, kept=Kept("w1549", "end"))
 
 
 def _parity_at_end(low: int, high: int | None = None) -> Count:
-    return Count(lambda period: mwra_of_parity_on(period.end, low, high))
+    return Count(
+        lambda period: mwra_of_parity_on(period.end, low, high), kept=Kept("parity", "end", low)
+    )
+
+
+def _births_of_order(low: int, high: int | None, kept: str) -> Count:
+    return Count(lambda period: births_of_order(period, low, high), kept=Kept(kept))
 
 
 INDICATORS: tuple[Indicator, ...] = (
@@ -929,8 +952,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "SRB",
         "出生人口性别比",
         "Sex ratio at birth",
-        Count(male_births_in),
-        Count(female_births_in),
+        Count(male_births_in, kept=Kept("births_m")),
+        Count(female_births_in, kept=Kept("births_f")),
         100,
         PER_100,
     ),
@@ -938,7 +961,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "BIRTH_ORDER_1",
         "一孩率",
         "Share of first births",
-        Count(lambda period: births_of_order(period, 1, 1)),
+        _births_of_order(1, 1, "births_o1"),
         BIRTHS,
         100,
         PERCENT,
@@ -947,7 +970,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "BIRTH_ORDER_2",
         "二孩率",
         "Share of second births",
-        Count(lambda period: births_of_order(period, 2, 2)),
+        _births_of_order(2, 2, "births_o2"),
         BIRTHS,
         100,
         PERCENT,
@@ -956,7 +979,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "BIRTH_ORDER_3P",
         "多孩率",
         "Share of third and higher births",
-        Count(lambda period: births_of_order(period, 3)),
+        _births_of_order(3, None, "births_o3p"),
         BIRTHS,
         100,
         PERCENT,
@@ -966,7 +989,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "一般生育率",
         "General fertility rate",
         BIRTHS,
-        Mean(Count(women_15_49_at_start), Count(women_15_49_at_end)),
+        Mean(WOMEN_15_49_START, WOMEN_15_49_END),
         1000,
         PER_MILLE,
     ),
@@ -975,12 +998,20 @@ INDICATORS: tuple[Indicator, ...] = (
         "总和生育率",
         "Total fertility rate",
         TotalFertility(
-            births=Count(births_to_women_15_49_in, by=lambda period: birth_facts.mother_age),
+            births=Count(
+                births_to_women_15_49_in,
+                by=lambda period: birth_facts.mother_age,
+                kept=Kept("births_age"),
+            ),
             women_at_start=Count(
-                women_15_49_at_start, by=lambda period: age_on(residence_spells.birth, period.start)
+                women_15_49_at_start,
+                by=lambda period: age_on(residence_spells.birth, period.start),
+                kept=Kept("w1549_next", "before"),
             ),
             women_at_end=Count(
-                women_15_49_at_end, by=lambda period: age_on(residence_spells.birth, period.end)
+                women_15_49_at_end,
+                by=lambda period: age_on(residence_spells.birth, period.end),
+                kept=Kept("w1549", "end"),
             ),
         ),
         None,
@@ -991,7 +1022,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "FACILITY_DELIVERY",
         "住院分娩率",
         "Facility delivery rate",
-        Count(facility_births_in),
+        Count(facility_births_in, kept=Kept("births_facility")),
         BIRTHS,
         100,
         PERCENT,
@@ -1000,7 +1031,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "MARRIAGE_RATE",
         "结婚率",
         "Crude marriage rate",
-        Count(marriages_in),
+        Count(marriages_in, kept=Kept("marriages")),
         POP_AVG,
         1000,
         PER_MILLE,
@@ -1027,7 +1058,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "CPR",
         "综合节育率",
         "Contraceptive prevalence rate",
-        Count(lambda period: using_method_on(period.end)),
+        Count(lambda period: using_method_on(period.end), kept=Kept("users", "end")),
         MWRA_END,
         100,
         PERCENT,
@@ -1036,7 +1067,10 @@ INDICATORS: tuple[Indicator, ...] = (
         "MCPR",
         "现代方法避孕率",
         "Modern contraceptive prevalence rate",
-        Count(lambda period: using_method_on(period.end, modern=True)),
+        Count(
+            lambda period: using_method_on(period.end, modern=True),
+            kept=Kept("users_modern", "end"),
+        ),
         MWRA_END,
         100,
         PERCENT,
@@ -1169,7 +1203,6 @@ def _women_missing(org: str, units: list[str], period: Period) -> dict[str, Numb
 
 # The estimate's records are the registered women it is made from.
 WOMEN_MISSING = Estimate(_women_missing, women_15_49_at_end)
-WOMEN_15_49_END = Count(women_15_49_at_end)
 
 # Register quality: the seed's three error rates (漏册率, 漏管率, 差错率); lower is better.
 REGISTER_QUALITY_INDICATORS: tuple[Indicator, ...] = (

@@ -39,6 +39,7 @@ from taizhang.indicators.definitions import (
     ValueOf,
 )
 from taizhang.lib import periods
+from taizhang.lib.periods import ymd
 from taizhang.orgunits.models import (
     LENGTH_BY_LEVEL_NAME,
     LEVEL_BY_LENGTH,
@@ -113,10 +114,13 @@ def compute_many(
             for count in figure.counts()
         )
     )
+    # What the maintained figures hold is read from them; only the rest is counted.
+    kept = _kept_counts(counts, the_periods, unit.code, unit_sets)
     tallies = {
         (code, count): count.tally(period)
         for code, period in the_periods.items()
         for count in counts
+        if kept is None or (code, count) not in kept[levels[0]]
     }
     # Estimates are not counts: each is made for every unit of a level at once.
     estimates = list(
@@ -134,7 +138,10 @@ def compute_many(
         per_unit = _roll_up(fetched, units)
         for period_code, the_period in the_periods.items():
             per_count: dict[Any, dict[str, Any]] = {
-                count: per_unit[_tally_id(tallies[period_code, count])] for count in counts
+                count: kept[level][period_code, count]
+                if (period_code, count) not in tallies
+                else per_unit[_tally_id(tallies[period_code, count])]
+                for count in counts
             }
             for estimate in estimates:
                 per_count[estimate] = estimate.estimator(unit.code, units, the_period)
@@ -201,11 +208,26 @@ def parse_period(code: str) -> Period:
         raise UserError(str(e)) from None
 
 
+def parse_periods(values: Iterable[str]) -> list[str]:
+    """The period codes of several ``--period`` values (``2025:all`` stands for 19), in
+    the order given, each once; a ``UserError`` for a value that is not a period."""
+    codes: list[str] = []
+    for value in values:
+        try:
+            codes.extend(periods.expand(value))
+        except periods.PeriodError as e:
+            raise UserError(str(e)) from None
+    return list(dict.fromkeys(codes))
+
+
 def select_indicators(codes: Iterable[str] | None) -> list[Indicator]:
-    """The indicators named by ``codes`` (any case), in the order of docs/indicators.md."""
+    """The indicators named by ``codes`` (any case), in the order of docs/indicators.md;
+    ``all`` names every one."""
     if codes is None:
         return list(INDICATORS)
     wanted = {code.strip().upper() for code in codes}
+    if "ALL" in wanted:
+        return list(ALL_INDICATORS)
     unknown = sorted(wanted - INDICATORS_BY_CODE.keys())
     if unknown:
         valid = ", ".join(INDICATORS_BY_CODE)
@@ -242,6 +264,59 @@ def units_below(unit: OrgUnit, level: str) -> list[str]:
 
 # ---------------------------------------------------------------------------
 # Counting
+
+
+def _kept_counts(
+    counts: list[Count],
+    the_periods: dict[str, Period],
+    org: str,
+    unit_sets: dict[str | None, list[str]],
+) -> dict[str | None, dict[tuple[str, Count], dict[str, Any]]] | None:
+    """The counts the maintained figures (``taizhang.figures``) hold, per level and
+    (period code, count), as {unit code: count, or {key: count}}; None when they cannot
+    answer for every level (the engine then counts everything from the register's tables)."""
+    if _backend.get() is not None or _counting_only.get():
+        return None
+    from taizhang.figures import measures, store
+
+    requests: dict[tuple[str, Count], store.Request] = {}
+    for period_code, period in the_periods.items():
+        first = measures.month_of(ymd(period.start))
+        last = measures.month_of(ymd(period.end))
+        for count in counts:
+            if count.kept is None:
+                continue
+            span = {"period": (first, last), "end": (None, last), "before": (None, first - 1)}
+            requests[period_code, count] = store.Request(
+                count.kept.measure,
+                *span[count.kept.at],
+                count.kept.key,
+                keyed=count.by is not None,
+            )
+    if not requests:
+        return None
+    low, high = prefix_range(org)
+    out: dict[str | None, dict[tuple[str, Count], dict[str, Any]]] = {}
+    for level, units in unit_sets.items():
+        values = store.counts(len(units[0]) if units else len(org), low, high, requests)
+        if values is None:
+            return None
+        out[level] = values
+    return out
+
+
+_counting_only: ContextVar[bool] = ContextVar("indicator_counting_only", default=False)
+
+
+@contextlib.contextmanager
+def counted_from_records():
+    """Within the block every figure is counted from the register's tables, none read
+    from the maintained figures: the reference the maintained ones are checked against."""
+    token = _counting_only.set(True)
+    try:
+        yield
+    finally:
+        _counting_only.reset(token)
 
 
 def _tally_id(tally: Tally) -> tuple:

@@ -22,10 +22,12 @@ __all__ = [
     "Period",
     "PeriodError",
     "age_on",
+    "expand",
     "from_ymd",
     "parse",
     "parse_date",
     "shift_years",
+    "whole_year",
     "year_periods",
     "ymd",
 ]
@@ -148,6 +150,34 @@ def year_periods(year: int) -> list[Period]:
         *(_span(f"{year}Q{q}", "quarter", year, 3 * q - 2, 3) for q in range(1, 5)),
         _span(str(year), "year", year, 1, 12),
     ]
+
+
+def whole_year(year: int) -> list[Period]:
+    """The 19 periods of a year as a report lists them: the year, its semesters, its
+    quarters, then its months."""
+    return [
+        _span(str(year), "year", year, 1, 12),
+        *(_span(f"{year}S{s}", "semester", year, 6 * s - 5, 6) for s in (1, 2)),
+        *(_span(f"{year}Q{q}", "quarter", year, 3 * q - 2, 3) for q in range(1, 5)),
+        *(_month(year, m) for m in range(1, 13)),
+    ]
+
+
+def expand(text: str) -> list[str]:
+    """The period codes a ``--period`` value stands for: ``2025:all`` is the year with its
+    semesters, quarters and months (``whole_year``); any other value is one period code,
+    returned as given once it parses."""
+    head, colon, tail = str(text).strip().partition(":")
+    if not colon:
+        parse(head)
+        return [str(text).strip()]
+    year = parse(head)
+    if tail.strip().lower() != "all" or year.kind != "year":
+        raise PeriodError(
+            f"period {text} is not a valid period code: {_CODE_HINT}, or a year followed by "
+            f":all (2025:all) for the year with its semesters, quarters and months"
+        )
+    return [p.code for p in whole_year(year.year)]
 
 
 def ymd(day: dt.date) -> int:

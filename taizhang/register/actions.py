@@ -751,7 +751,17 @@ def _insert_events(events: list[EventFacts], *, user, batch, now) -> None:
 def _write_derived(
     derived: dict[int, Derived], facts: dict[int, PersonFacts], today, *, fresh: bool = False
 ) -> None:
-    """Replace the derived rows of these persons (``fresh``: they have none yet)."""
+    """Replace the derived rows of these persons (``fresh``: they have none yet), and the
+    maintained figures with them (``taizhang.figures``)."""
+    from taizhang.figures.store import maintaining
+
+    with maintaining(list(derived), fresh=fresh):
+        _replace_derived(derived, facts, today, fresh=fresh)
+
+
+def _replace_derived(
+    derived: dict[int, Derived], facts: dict[int, PersonFacts], today, *, fresh: bool
+) -> None:
     pks = list(derived)
     if not fresh:
         for model in (ResidenceSpell, UnionSpell, MethodSpell):

@@ -72,6 +72,7 @@ SUBJECTS: dict[str, tuple[float, tuple[str, ...]]] = {
 SATISFACTION = (("satisfied", 0.75), ("partly", 0.15), ("unsatisfied", 0.07), ("unreachable", 0.03))
 REPLIES = ("已核实并办理完毕", "已向信访人解释政策", "已责成相关单位整改", "已协调补发")
 DECLINE_REASONS = ("不属于本机关职责范围，已告知向有权机关提出", "已通过诉讼程序处理")
+ADULTS_BORN_BEFORE = dt.date(2006, 1, 1)  # petitioners are drawn from those born before
 
 
 def _pick(rng: np.random.Generator, weighted) -> str:
@@ -112,6 +113,7 @@ def write_cases(seed: int, today: dt.date, *, user) -> int:
     total = int(rng.poisson(people * CASES_PER_PERSON_YEAR * days / 365.25))
     received = sorted(CASES_FROM + dt.timedelta(days=int(d)) for d in rng.integers(0, days, total))
     officers = case_officers()
+    adults = _adults_by_village()
     categories = [(c, p) for c, (p, _) in SUBJECTS.items()]
     count = 0
     with transaction.atomic():
@@ -120,7 +122,7 @@ def write_cases(seed: int, today: dt.date, *, user) -> int:
             org = village[:9] if rng.random() < 0.2 else village
             category = _pick(rng, categories)
             subjects = SUBJECTS[category][1]
-            petitioner = _petitioner(rng, village)
+            petitioner = _petitioner(rng, adults.get(village, []))
             case = actions.receive(
                 channel=_pick(rng, CHANNELS),
                 received_on=day,
@@ -136,17 +138,25 @@ def write_cases(seed: int, today: dt.date, *, user) -> int:
     return count
 
 
-def _petitioner(rng: np.random.Generator, village: str) -> dict:
-    """An adult of the village (one petition in seven is anonymous)."""
+def _adults_by_village() -> dict[str, list[int]]:
+    """The ids of each village's resident adults, in id order: the petitions do not change
+    who lives where, so one query serves them all."""
+    adults = Person.objects.filter(status=PersonStatus.RESIDENT, birth_date__lt=ADULTS_BORN_BEFORE)
+    by_village: dict[str, list[int]] = {}
+    for village, pk in adults.order_by("current_village", "pk").values_list(
+        "current_village", "pk"
+    ):
+        by_village.setdefault(village, []).append(pk)
+    return by_village
+
+
+def _petitioner(rng: np.random.Generator, adults: list[int]) -> dict:
+    """One of the village's ``adults`` (one petition in seven is anonymous)."""
     if rng.random() < 1 / 7:
         return {"anonymous": True}
-    adults = Person.objects.filter(
-        current_village=village, status=PersonStatus.RESIDENT, birth_date__lt=dt.date(2006, 1, 1)
-    )
-    ids = sorted(adults.values_list("pk", flat=True))
-    if not ids:
+    if not adults:
         return {"anonymous": True}
-    person = Person.objects.get(pk=ids[int(rng.integers(len(ids)))])
+    person = Person.objects.get(pk=adults[int(rng.integers(len(adults)))])
     phone = crypto.decrypt(bytes(person.phone_cipher)) if person.phone_cipher else ""
     return {
         "petitioner_name": person.name,

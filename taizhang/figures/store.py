@@ -1,0 +1,471 @@
+"""Keeping the maintained figures (``Cell``) in step with the register.
+
+- ``maintaining(ids)`` wraps every write of derived rows (``register.actions``): it reads
+  what the persons contributed before and after, and adds the difference to the cells,
+  in the writer's transaction. A write that changes no figure (a check-up) costs two
+  reads of the persons' rows and no cell.
+- ``rebuild()`` makes every cell again from the derived rows (``taizhang rebuild-figures``)
+  and ``compare()`` names the cells that differ from what is stored.
+- ``read()`` gives the engine (``taizhang.indicators.engine``) the counts of a measure
+  for the org units and months it asks, or None where the cells cannot answer (nothing
+  built, another version, a month outside the months kept), and the engine then counts
+  from the register's tables as it always could.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+
+from taizhang import clock
+from taizhang.figures import measures
+from taizhang.figures.models import DELTA, STOCK, Cell, State
+from taizhang.orgunits.models import OrgUnit, prefix_range
+from taizhang.register import db
+
+# The months kept: from the December eleven years before this one to the December two
+# years ahead (a six-year trend, the previous years' reports, next year's plans).
+YEARS_BACK = 6
+YEARS_AHEAD = 1
+
+# (measure, unit, month index, kind, key) -> n
+Cells = Counter
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the cells hold: months ``first``..``last`` (indices, both Decembers), org
+    units of code lengths ``levels``."""
+
+    first: int
+    last: int
+    levels: tuple[int, ...]
+
+
+_suspended: ContextVar[bool] = ContextVar("figures_suspended", default=False)
+
+
+def shape() -> Shape | None:
+    """The cells' shape, or None when they are not kept (or kept by other measures)."""
+    state = State.objects.filter(version=measures.VERSION).first()
+    if state is None:
+        return None
+    levels = tuple(int(n) for n in state.levels.split(",") if n)
+    return Shape(measures.from_yyyymm(state.first), measures.from_yyyymm(state.last), levels)
+
+
+def horizon(today: dt.date) -> tuple[int, int]:
+    """The months kept when built on ``today``: Decembers YEARS_BACK + 1 years before and
+    YEARS_AHEAD after."""
+    return (today.year - YEARS_BACK - 1) * 12 + 11, (today.year + YEARS_AHEAD) * 12 + 11
+
+
+# ---------------------------------------------------------------------------
+# From contributions to cells
+
+
+def add_cells(contribution: measures.Contribution, within: Shape, sign: int, out: Cells) -> None:
+    """Add (``sign`` 1) or take away (-1) a person's contribution, per village."""
+    first, last = within.first, within.last
+    for item in contribution:
+        if item[0] == "F":
+            _, measure, village, key, month = item
+            if first <= month <= last:
+                out[measure, village, month, DELTA, key] += sign
+            continue
+        _, measure, village, key, start, end = item
+        start = max(start, first)
+        if start > last or (end is not None and end <= start):
+            continue
+        out[measure, village, start, DELTA, key] += sign
+        if end is not None and end <= last:
+            out[measure, village, end, DELTA, key] -= sign
+        december = start + 11 - start % 12
+        stop = last if end is None else min(last, end - 1)
+        while december <= stop:
+            out[measure, village, december, STOCK, key] += sign
+            december += 12
+
+
+def rolled_up(per_village: Cells, levels: Iterable[int]) -> Cells:
+    """The villages' cells added into every org unit of ``levels`` that holds them."""
+    levels = sorted(levels)
+    out: Cells = Counter()
+    for (measure, village, month, kind, key), n in per_village.items():
+        if not n:
+            continue
+        for length in levels:
+            if length <= len(village):
+                out[measure, village[:length], month, kind, key] += n
+    return out
+
+
+def _upsert(cells: Cells) -> int:
+    """Add ``cells`` to the stored ones; returns how many were written."""
+    rows = [
+        (measure, unit, len(unit), measures.yyyymm(month), kind, key, n)
+        for (measure, unit, month, kind, key), n in cells.items()
+        if n
+    ]
+    if not rows:
+        return 0
+    table = connection.ops.quote_name(Cell._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} (measure, unit, level, month, kind, {_key()}, n) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            f"ON CONFLICT (measure, unit, month, kind, {_key()}) "
+            f"DO UPDATE SET n = {table}.n + excluded.n",
+            rows,
+        )
+    return len(rows)
+
+
+def _key() -> str:
+    return connection.ops.quote_name("key")
+
+
+# ---------------------------------------------------------------------------
+# On every write
+
+
+def affected(person_ids: Iterable[int]) -> set[int]:
+    """The persons whose contributions a write of these persons' rows may change: they,
+    and their wives (a husband's condom or sterilisation counts under his wife)."""
+    ids = set(person_ids)
+    quote = connection.ops.quote_name
+    wives = db.select_where_in(
+        f"SELECT person_id FROM {quote('register_unionspell')} WHERE spouse_id IN ({{in}})",
+        list(ids),
+    )
+    return ids | {row[0] for row in wives}
+
+
+@contextlib.contextmanager
+def maintaining(person_ids: Iterable[int], *, fresh: bool = False) -> Iterator[None]:
+    """Within the block the derived rows of ``person_ids`` are rewritten (``fresh``: they
+    had none); after it the cells count them as they now are."""
+    if _suspended.get():
+        yield
+        return
+    within = shape()
+    if within is None and not _register_has_rows():
+        # An empty register is kept from its first write (a new installation, a test).
+        start_empty()
+        within = shape()
+    if within is None:
+        yield
+        return
+    ids = list(person_ids) if fresh else list(affected(person_ids))
+    span = (within.first, within.last)
+    before_rows = measures.load(ids) if not fresh else measures.Rows()
+    before = {pk: measures.contribution(pk, before_rows, *span) for pk in ids}
+    yield
+    after_rows = measures.load(ids)
+    change: Cells = Counter()
+    for pk in ids:
+        now = measures.contribution(pk, after_rows, *span)
+        if now != before[pk]:
+            add_cells(before[pk], within, -1, change)
+            add_cells(now, within, 1, change)
+    _upsert(rolled_up(change, within.levels))
+
+
+def _register_has_rows() -> bool:
+    from taizhang.register.models import ResidenceSpell
+
+    return ResidenceSpell.objects.exists()
+
+
+@contextlib.contextmanager
+def suspended() -> Iterator[None]:
+    """Writes within the block leave the cells alone: for a bulk load followed by
+    ``rebuild()`` (``taizhang generate``)."""
+    token = _suspended.set(True)
+    try:
+        yield
+    finally:
+        _suspended.reset(token)
+
+
+# ---------------------------------------------------------------------------
+# Rebuilding and checking
+
+CHUNK = 5000
+Progress = Callable[[int, int], None]
+
+
+def recompute(
+    within: Shape, *, org: str | None = None, progress: Progress | None = None
+) -> Cells:
+    """Every cell (of the org units inside ``org``, if given) made from the derived rows."""
+    quote = connection.ops.quote_name
+    sql = f"SELECT DISTINCT person_id FROM {quote('register_residencespell')}"
+    params: list = []
+    if org:
+        low, high = prefix_range(org)
+        sql += " WHERE village >= %s AND village < %s"
+        params = [low, high]
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY person_id", params)
+        ids = [row[0] for row in cursor.fetchall()]
+    per_village: Cells = Counter()
+    span = (within.first, within.last)
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        rows = measures.load(part)
+        for pk in part:
+            add_cells(measures.contribution(pk, rows, *span), within, 1, per_village)
+        if progress:
+            progress(min(start + CHUNK, len(ids)), len(ids))
+    cells = rolled_up(per_village, within.levels)
+    # Not ``+cells``: a stock's changes are negative as often as not.
+    return Counter(
+        {k: n for k, n in cells.items() if n and (not org or k[1].startswith(org))}
+    )
+
+
+def stored(within: Shape, *, org: str | None = None) -> Cells:
+    """The cells as stored (of the org units inside ``org``, if given)."""
+    query = Cell.objects.exclude(n=0)
+    if org:
+        query = query.filter(unit__startswith=org, level__gte=len(org))
+    out: Cells = Counter()
+    for measure, unit, month, kind, key, n in query.values_list(
+        "measure", "unit", "month", "kind", "key", "n"
+    ).iterator(chunk_size=20000):
+        out[measure, unit, measures.from_yyyymm(month), kind, key] = n
+    return out
+
+
+@dataclass
+class Difference:
+    """A cell whose stored count is not the recomputed one."""
+
+    measure: str
+    unit: str
+    month: int  # YYYYMM
+    kind: str
+    key: int
+    stored: int
+    recomputed: int
+
+    def describe(self) -> str:
+        what = "at the end of" if self.kind == STOCK else "in"
+        key = f" [{self.key}]" if self.key else ""
+        change = " (change)" if self.kind == DELTA and self.measure in measures.STOCKS else ""
+        return (
+            f"{self.measure}{key}{change} {what} {self.month} in {self.unit}: "
+            f"stored {self.stored}, recomputed {self.recomputed}"
+        )
+
+
+def compare(stored_cells: Cells, recomputed: Cells) -> list[Difference]:
+    keys = set(stored_cells) | set(recomputed)
+    out = [
+        Difference(m, u, measures.yyyymm(month), kind, key, stored_cells[k], recomputed[k])
+        for k in keys
+        if stored_cells[k] != recomputed[k]
+        for m, u, month, kind, key in [k]
+    ]
+    return sorted(out, key=lambda d: (d.unit, d.month, d.measure, d.kind, d.key))
+
+
+@dataclass
+class Rebuilt:
+    cells: int
+    differences: list[Difference]
+    first: int  # YYYYMM
+    last: int
+    built: bool  # the cells were (re)made; False for a check only
+
+
+def rebuild(
+    *,
+    org: str | None = None,
+    today: dt.date | None = None,
+    check_only: bool = False,
+    progress: Progress | None = None,
+) -> Rebuilt:
+    """Make the cells again from the derived rows and name what differed from the stored
+    ones. Without ``org`` the months kept move to today's horizon; with it (cells must
+    already be kept) only that org unit's cells are remade. The caller holds the
+    transaction."""
+    current = shape()
+    if org and current is None:
+        from taizhang.errors import UserError
+
+        raise UserError(
+            "the figures are not kept yet: run taizhang rebuild-figures without --org first."
+        )
+    if org or (check_only and current is not None):
+        within = current
+    else:
+        first, last = horizon(today or clock.today())
+        levels = tuple(sorted({len(c) for c in OrgUnit.objects.values_list("code", flat=True)}))
+        within = Shape(first, last, levels)
+    recomputed = recompute(within, org=org, progress=progress)
+    # Stored cells of another shape (another horizon) are not comparable: only replaced.
+    differences = compare(stored(within, org=org), recomputed) if current == within else []
+    if check_only:
+        return Rebuilt(len(recomputed), differences, *_months(within), built=False)
+    with transaction.atomic():
+        if org:
+            Cell.objects.filter(unit__startswith=org, level__gte=len(org)).delete()
+        else:
+            Cell.objects.all().delete()
+            State.objects.all().delete()
+        _insert(recomputed)
+        if not org:
+            State.objects.create(
+                first=measures.yyyymm(within.first),
+                last=measures.yyyymm(within.last),
+                levels=",".join(str(n) for n in within.levels),
+                version=measures.VERSION,
+                built_at=clock.now(),
+            )
+    return Rebuilt(len(recomputed), differences, *_months(within), built=True)
+
+
+def _months(within: Shape) -> tuple[int, int]:
+    return measures.yyyymm(within.first), measures.yyyymm(within.last)
+
+
+def _insert(cells: Cells) -> None:
+    db.insert_rows(
+        Cell._meta.db_table,
+        ["measure", "unit", "level", "month", "kind", "key", "n"],
+        (
+            (measure, unit, len(unit), measures.yyyymm(month), kind, key, n)
+            for (measure, unit, month, kind, key), n in sorted(cells.items())
+            if n
+        ),
+    )
+
+
+def start_empty(today: dt.date | None = None) -> None:
+    """Keep the figures of an empty register from now on (a new installation)."""
+    first, last = horizon(today or clock.today())
+    levels = tuple(sorted({len(c) for c in OrgUnit.objects.values_list("code", flat=True)}))
+    State.objects.all().delete()
+    State.objects.create(
+        first=measures.yyyymm(first),
+        last=measures.yyyymm(last),
+        levels=",".join(str(n) for n in levels) or "6,9,12",
+        version=measures.VERSION,
+        built_at=clock.now(),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Reading
+
+
+def read(
+    unit_level: int,
+    low: str,
+    high: str,
+    wanted: dict[str, set[int]],
+    within: Shape | None = None,
+) -> dict[tuple[str, str, int, str], dict[int, int]] | None:
+    """The stored cells of the org units of code length ``unit_level`` in [low, high) for
+    ``wanted`` {measure: month indices}: {(measure, unit, month, kind): {key: n}}; None if
+    the cells cannot answer for that level or one of those months."""
+    within = within or shape()
+    if within is None or unit_level not in within.levels:
+        return None
+    months = {m for ms in wanted.values() for m in ms}
+    if not months:
+        return {}
+    if min(months) < within.first or max(months) > within.last:
+        return None
+    out: dict[tuple[str, str, int, str], dict[int, int]] = defaultdict(dict)
+    query = Cell.objects.filter(
+        level=unit_level,
+        unit__gte=low,
+        unit__lt=high,
+        month__in=sorted(measures.yyyymm(m) for m in months),
+        measure__in=sorted(wanted),
+    ).exclude(n=0)
+    for measure, unit, month, kind, key, n in query.values_list(
+        "measure", "unit", "month", "kind", "key", "n"
+    ):
+        out[measure, unit, measures.from_yyyymm(month), kind][key] = n
+    return out
+
+
+@dataclass(frozen=True)
+class Request:
+    """A count the engine asks of the cells: ``measure`` over the months ``first``..
+    ``last`` (a flow, summed), or at the end of month ``last`` (a stock; ``first`` is
+    None); only ``key`` if given; per key when ``keyed``, else summed over keys."""
+
+    measure: str
+    first: int | None
+    last: int
+    key: int | None = None
+    keyed: bool = False
+
+    def months(self) -> list[tuple[int, str]]:
+        """The (month, kind) cells the count is made of."""
+        if self.first is not None:
+            return [(m, DELTA) for m in range(self.first, self.last + 1)]
+        december = self.last - (self.last - 11) % 12
+        return [(december, STOCK)] + [(m, DELTA) for m in range(december + 1, self.last + 1)]
+
+
+def counts(
+    unit_level: int, low: str, high: str, requests: dict[object, Request]
+) -> dict[object, dict[str, int | dict[int, int]]] | None:
+    """Each request's count per org unit of code length ``unit_level`` in [low, high)
+    (units with none left out), for the requests whose months the cells keep; None if
+    they keep nothing for that level."""
+    within = shape()
+    if within is None or unit_level not in within.levels:
+        return None
+    requests = {
+        ident: request
+        for ident, request in requests.items()
+        if all(within.first <= m <= within.last for m, _ in request.months())
+    }
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for request in requests.values():
+        wanted[request.measure] |= {m for m, _ in request.months()}
+    cells = read(unit_level, low, high, wanted, within)
+    if cells is None:
+        return None
+    units: dict[str, set[str]] = defaultdict(set)
+    for measure, unit, _month, _kind in cells:
+        units[measure].add(unit)
+    # Periods share months and counts share measures (the parities, START and END):
+    # each (measure, months) is added up once per unit.
+    totals: dict[tuple, dict[str, dict[int, int]]] = {}
+    out: dict[object, dict[str, int | dict[int, int]]] = {}
+    for ident, request in requests.items():
+        span = (request.measure, request.first, request.last)
+        if span not in totals:
+            months = request.months()
+            per_unit_keys: dict[str, dict[int, int]] = {}
+            for unit in units.get(request.measure, ()):
+                per_key: dict[int, int] = {}
+                for month, kind in months:
+                    for key, n in cells.get((request.measure, unit, month, kind), {}).items():
+                        per_key[key] = per_key.get(key, 0) + n
+                per_unit_keys[unit] = per_key
+            totals[span] = per_unit_keys
+        per_unit: dict[str, int | dict[int, int]] = {}
+        for unit, per_key in totals[span].items():
+            if request.key is not None:
+                per_key = {request.key: per_key.get(request.key, 0)}
+            if request.keyed:
+                per_unit[unit] = {k: n for k, n in per_key.items() if n}
+            elif total := sum(per_key.values()):
+                per_unit[unit] = total
+        out[ident] = per_unit
+    return out
