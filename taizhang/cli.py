@@ -182,6 +182,7 @@ def get_app() -> typer.Typer:
         from taizhang.cases import cli as cases_cli
         from taizhang.corrections import cli as corrections_cli
         from taizhang.exchange import cli as exchange_cli
+        from taizhang.figures import cli as figures_cli
         from taizhang.imports import cli as imports_cli
         from taizhang.indicators import cli as indicators_cli
         from taizhang.ledgers import cli as ledgers_cli
@@ -196,6 +197,7 @@ def get_app() -> typer.Typer:
 
         imports_cli.register(app)
         indicators_cli.register(app)
+        figures_cli.register(app)
         synthetic_cli.register(app)
         web_cli.register(app)
         benefits_cli.register(app)

@@ -50,6 +50,7 @@ import pytest
 
 from taizhang import clock
 from taizhang.cli import UserError
+from taizhang.figures import store
 from taizhang.indicators import definitions
 from taizhang.indicators.backends import duckdb_backend
 from taizhang.indicators.definitions import (
@@ -59,11 +60,10 @@ from taizhang.indicators.definitions import (
     Indicator,
     TotalFertility,
 )
-from taizhang.figures import store
 from taizhang.indicators.engine import (
-    counted_from_records,
     compute,
     compute_many,
+    counted_from_records,
     records_behind,
     running_on,
     select_indicators,

@@ -201,9 +201,7 @@ CHUNK = 5000
 Progress = Callable[[int, int], None]
 
 
-def recompute(
-    within: Shape, *, org: str | None = None, progress: Progress | None = None
-) -> Cells:
+def recompute(within: Shape, *, org: str | None = None, progress: Progress | None = None) -> Cells:
     """Every cell (of the org units inside ``org``, if given) made from the derived rows."""
     quote = connection.ops.quote_name
     sql = f"SELECT DISTINCT person_id FROM {quote('register_residencespell')}"
@@ -226,9 +224,7 @@ def recompute(
             progress(min(start + CHUNK, len(ids)), len(ids))
     cells = rolled_up(per_village, within.levels)
     # Not ``+cells``: a stock's changes are negative as often as not.
-    return Counter(
-        {k: n for k, n in cells.items() if n and (not org or k[1].startswith(org))}
-    )
+    return Counter({k: n for k, n in cells.items() if n and (not org or k[1].startswith(org))})
 
 
 def stored(within: Shape, *, org: str | None = None) -> Cells:

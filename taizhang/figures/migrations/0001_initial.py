@@ -24,7 +24,6 @@ def keep_from_the_start(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -34,31 +33,56 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='State',
+            name="State",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first', models.IntegerField()),
-                ('last', models.IntegerField()),
-                ('levels', models.CharField(max_length=40)),
-                ('version', models.IntegerField()),
-                ('built_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("first", models.IntegerField()),
+                ("last", models.IntegerField()),
+                ("levels", models.CharField(max_length=40)),
+                ("version", models.IntegerField()),
+                ("built_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='Cell',
+            name="Cell",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('measure', models.CharField(max_length=24)),
-                ('unit', models.CharField(max_length=12)),
-                ('level', models.PositiveSmallIntegerField(help_text="the length of the unit's code")),
-                ('month', models.IntegerField()),
-                ('kind', models.CharField(choices=[('d', 'in the month'), ('s', 'at its end')], max_length=1)),
-                ('key', models.IntegerField(default=0)),
-                ('n', models.BigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("measure", models.CharField(max_length=24)),
+                ("unit", models.CharField(max_length=12)),
+                (
+                    "level",
+                    models.PositiveSmallIntegerField(help_text="the length of the unit's code"),
+                ),
+                ("month", models.IntegerField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("d", "in the month"), ("s", "at its end")], max_length=1
+                    ),
+                ),
+                ("key", models.IntegerField(default=0)),
+                ("n", models.BigIntegerField(default=0)),
             ],
             options={
-                'indexes': [models.Index(fields=['level', 'month'], name='figures_cell_level_month')],
-                'constraints': [models.UniqueConstraint(fields=('measure', 'unit', 'month', 'kind', 'key'), name='figures_cell_unique')],
+                "indexes": [
+                    models.Index(fields=["level", "month"], name="figures_cell_level_month")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("measure", "unit", "month", "kind", "key"),
+                        name="figures_cell_unique",
+                    )
+                ],
             },
         ),
         migrations.RunPython(keep_from_the_start, migrations.RunPython.noop),
