@@ -79,15 +79,19 @@ def write_reports(seed: int, today: dt.date, *, user=None) -> int:
     last_year = today.year - 1
     audit_year = [m for m in months if m.year == last_year] or months[-12:]
 
-    def pick(n: int) -> set[str]:
-        return {str(v) for v in rng.choice(villages, size=min(n, len(villages)), replace=False)}
+    def pick(n: int) -> list[str]:
+        """``n`` villages, in code order: what is drawn for each follows that order, never
+        a set's."""
+        return sorted(
+            str(v) for v in rng.choice(villages, size=min(n, len(villages)), replace=False)
+        )
 
     # Villages that miss three months of the last full year, send it late, or report
     # one item of one of its months wrong.
     missing = {
         v: set(rng.choice(audit_year, size=3, replace=False)) for v in pick(MISSING_VILLAGES)
     }
-    late = pick(LATE_VILLAGES)
+    late = set(pick(LATE_VILLAGES))
     wrong = {
         v: (str(rng.choice(ITEMS)), rng.choice(audit_year), int(rng.choice([-2, -1, 1, 2])))
         for v in pick(WRONG_VILLAGES)
