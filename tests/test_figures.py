@@ -11,6 +11,8 @@ the records gives, for every period and level.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from taizhang.figures import measures, store
@@ -20,6 +22,7 @@ from taizhang.register import actions
 from taizhang.register.merges import find_person
 from taizhang.register.models import Event
 
+DATA = Path(__file__).parent / "data" / "handbuilt"
 COUNTY = "410325"
 A = "410325100"  # 城关镇: villages A1 and A2
 A1 = "410325100201"
@@ -90,6 +93,24 @@ class TestKeptOnEveryWrite:
             (_, used, women), (_, used_after, women_after) = before[code], after[code]
             assert (used_after, women_after) == (used - 1, women)
         kept, counted = kept_and_counted(["2024", "2019", "201906"])
+        assert kept == counted
+
+    def test_a_declared_number_of_births_moves_the_parity_at_once(
+        self, hand_built_county, taizhang, tmp_path
+    ):
+        # In June 2024 P08 (married to P09 until his death in September, no births) has
+        # parity 0; the persons file now says she had three children before registering.
+        before = figures(compute(COUNTY, "2024Q2"), "PARITY_0", "PARITY_2P")
+        rows = (DATA / "persons.csv").read_text(encoding="utf-8").splitlines()
+        changed = [row[: row.rindex(",")] + ",3" if row.startswith(P08) else row for row in rows]
+        assert changed != rows
+        (tmp_path / "persons.csv").write_text("\n".join(changed) + "\n", encoding="utf-8")
+        result = taizhang("import", tmp_path / "persons.csv", "--kind", "persons")
+        assert result.exit_code == 0, result.output
+        after = figures(compute(COUNTY, "2024Q2"), "PARITY_0", "PARITY_2P")
+        assert after["PARITY_0"][1:] == (before["PARITY_0"][1] - 1, before["PARITY_0"][2])
+        assert after["PARITY_2P"][1:] == (before["PARITY_2P"][1] + 1, before["PARITY_2P"][2])
+        kept, counted = kept_and_counted(["2024Q2", "2024"])
         assert kept == counted
 
     def test_a_check_up_writes_no_count(self, hand_built_county):

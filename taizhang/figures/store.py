@@ -49,6 +49,7 @@ class Shape:
 
 
 _suspended: ContextVar[bool] = ContextVar("figures_suspended", default=False)
+_declared_before: ContextVar[dict[int, int]] = ContextVar("figures_declared_before", default={})
 
 
 def shape() -> Shape | None:
@@ -165,6 +166,9 @@ def maintaining(person_ids: Iterable[int], *, fresh: bool = False) -> Iterator[N
     ids = list(person_ids) if fresh else list(affected(person_ids))
     span = (within.first, within.last)
     before_rows = measures.load(ids) if not fresh else measures.Rows()
+    before_rows.declared.update(
+        {pk: n for pk, n in _declared_before.get().items() if pk in before_rows.declared}
+    )
     before = {pk: measures.contribution(pk, before_rows, *span) for pk in ids}
     yield
     after_rows = measures.load(ids)
@@ -181,6 +185,18 @@ def _register_has_rows() -> bool:
     from taizhang.register.models import ResidenceSpell
 
     return ResidenceSpell.objects.exists()
+
+
+@contextlib.contextmanager
+def declared_before(previous: dict[int, int]) -> Iterator[None]:
+    """Within the block, the persons' live births declared at registration were
+    ``previous`` {person: number} before the write (a persons import that changed them
+    writes the persons first, then rebuilds them)."""
+    token = _declared_before.set(previous)
+    try:
+        yield
+    finally:
+        _declared_before.reset(token)
 
 
 @contextlib.contextmanager

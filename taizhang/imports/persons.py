@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from taizhang.accounts.scope import within, write_area
 from taizhang.audit.actions import record as audit
+from taizhang.figures.store import declared_before
 from taizhang.imports import fields
 from taizhang.imports.fields import FieldError
 from taizhang.lib import crypto, idnumber
@@ -182,13 +183,13 @@ def run(ctx) -> dict[str, int]:
         ctx.progress("write", 0, len(persons))
     actions.insert_persons(persons, user=ctx.user, batch=ctx.batch)
     _apply_updates(updates, households, ctx)
-    actions.rebuild(
-        [p.pk for p in persons]
-        + [
-            pk for pk, rec, old in updates if rec["live_births_before"] != old["live_births_before"]
-        ],
-        today=today,
-    )
+    declared = {
+        pk: old["live_births_before"]
+        for pk, rec, old in updates
+        if rec["live_births_before"] != old["live_births_before"]
+    }
+    with declared_before(declared):  # the maintained parities move from the old number
+        actions.rebuild([p.pk for p in persons] + list(declared), today=today)
     if ctx.progress:
         ctx.progress("write", len(persons), len(persons))
     return {
