@@ -52,9 +52,14 @@ def rebuild_figures_command(
         typer.echo(f"... and {len(result.differences) - SHOWN} more")
     where = f" of {org}" if org else ""
     verb = "recomputed" if check else "written"
+    compared = (
+        f"{len(result.differences)} differed from the stored ones"
+        if result.compared
+        else "none were kept for these months before"
+    )
     typer.echo(
         f"{result.cells} counts{where} {verb} for the months {result.first}–{result.last}; "
-        f"{len(result.differences)} differed from the stored ones"
+        f"{compared}"
     )
     if check and result.differences:
         raise typer.Exit(1)

@@ -29,8 +29,9 @@ from taizhang.figures.models import DELTA, STOCK, Cell, State
 from taizhang.orgunits.models import OrgUnit, prefix_range
 from taizhang.register import db
 
-# The months kept: from the December eleven years before this one to the December two
-# years ahead (a six-year trend, the previous years' reports, next year's plans).
+# The months kept: from the December seven years before this one to next December (the
+# dashboard's six-year trend, the previous years' reports, next year's plans). The
+# migration that creates the cells keeps the same months.
 YEARS_BACK = 6
 YEARS_AHEAD = 1
 
@@ -296,6 +297,7 @@ class Rebuilt:
     first: int  # YYYYMM
     last: int
     built: bool  # the cells were (re)made; False for a check only
+    compared: bool = True  # False: nothing stored for these months to compare with
 
 
 def rebuild(
@@ -325,8 +327,9 @@ def rebuild(
     recomputed = recompute(within, org=org, progress=progress)
     # Stored cells of another shape (another horizon) are not comparable: only replaced.
     differences = compare(stored(within, org=org), recomputed) if current == within else []
+    compared = current == within
     if check_only:
-        return Rebuilt(len(recomputed), differences, *_months(within), built=False)
+        return Rebuilt(len(recomputed), differences, *_months(within), False, compared)
     with transaction.atomic():
         if org:
             Cell.objects.filter(unit__startswith=org, level__gte=len(org)).delete()
@@ -342,7 +345,7 @@ def rebuild(
                 version=measures.VERSION,
                 built_at=clock.now(),
             )
-    return Rebuilt(len(recomputed), differences, *_months(within), built=True)
+    return Rebuilt(len(recomputed), differences, *_months(within), True, compared)
 
 
 def _months(within: Shape) -> tuple[int, int]:

@@ -11,12 +11,13 @@ def keep_from_the_start(apps, schema_editor):
 
     if apps.get_model("register", "ResidenceSpell").objects.exists():
         return
+    # The months kept (``store.horizon``): the December seven years back to next December.
     year = clock.today().year
     codes = apps.get_model("orgunits", "OrgUnit").objects.values_list("code", flat=True)
     levels = sorted({len(code) for code in codes}) or [6, 9, 12]
     apps.get_model("figures", "State").objects.create(
-        first=(year - 12) * 100 + 12,
-        last=(year + 2) * 100 + 12,
+        first=(year - 7) * 100 + 12,
+        last=(year + 1) * 100 + 12,
         levels=",".join(str(n) for n in levels),
         version=measures.VERSION,
         built_at=clock.now(),
