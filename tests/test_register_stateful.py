@@ -122,7 +122,7 @@ ANY_DAY = st.one_of(
 ENGINE_AT = 10  # the check (after the ninth step) that compares the figures with the engine's
 
 STATEFUL = settings(
-    max_examples=int(os.environ.get("TAIZHANG_STATEFUL_EXAMPLES", "40")),
+    max_examples=int(os.environ.get("TAIZHANG_STATEFUL_EXAMPLES", "20")),
     stateful_step_count=15,
     deadline=None,
     # The explanation phase runs the failing example's variations again: minutes here.

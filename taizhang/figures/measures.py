@@ -13,6 +13,7 @@ while it lasts. Dates are ``YYYYMMDD`` integers as in the register's tables.
 from __future__ import annotations
 
 import calendar
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ def from_yyyymm(value: int) -> int:
     return (value // 100) * 12 + value % 100 - 1
 
 
+@functools.cache
 def _days_in(month: int) -> int:
     return calendar.monthrange(month // 12, month % 12 + 1)[1]
 

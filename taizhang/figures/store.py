@@ -50,7 +50,9 @@ class Shape:
 
 
 _suspended: ContextVar[bool] = ContextVar("figures_suspended", default=False)
-_declared_before: ContextVar[dict[int, int]] = ContextVar("figures_declared_before", default={})
+_declared_before: ContextVar[dict[int, int] | None] = ContextVar(
+    "figures_declared_before", default=None
+)
 
 
 def shape() -> Shape | None:
@@ -117,16 +119,35 @@ def _upsert(cells: Cells) -> int:
     ]
     if not rows:
         return 0
-    table = connection.ops.quote_name(Cell._meta.db_table)
+    quote = connection.ops.quote_name
+    table = quote(Cell._meta.db_table)
+    columns = f"measure, unit, level, month, kind, {_key()}, n"
+    add = f"ON CONFLICT (measure, unit, month, kind, {_key()}) DO UPDATE SET n = {table}.n + excluded.n"
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} (measure, unit, level, month, kind, {_key()}, n) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s) "
-            f"ON CONFLICT (measure, unit, month, kind, {_key()}) "
-            f"DO UPDATE SET n = {table}.n + excluded.n",
-            rows,
+        if len(rows) < MANY:
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s) {add}",
+                rows,
+            )
+            return len(rows)
+        # Many (an import, a rebuild of thousands): written plainly into a table of the
+        # changes, then added in one statement.
+        changes = quote("figures_cell_changes")
+        cursor.execute(f"DROP TABLE IF EXISTS {changes}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {changes} (measure varchar(24), unit varchar(12), "
+            f"level smallint, month integer, kind varchar(1), {_key()} integer, n bigint)"
         )
+        db.insert_rows("figures_cell_changes", columns.replace(_key(), "key").split(", "), rows)
+        # "WHERE true": SQLite's upsert from a SELECT needs a WHERE before ON CONFLICT.
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {changes} WHERE true {add}"
+        )
+        cursor.execute(f"DROP TABLE {changes}")
     return len(rows)
+
+
+MANY = 2000  # cells from which a change is written through a table of changes
 
 
 def _key() -> str:
@@ -168,7 +189,7 @@ def maintaining(person_ids: Iterable[int], *, fresh: bool = False) -> Iterator[N
     span = (within.first, within.last)
     before_rows = measures.load(ids) if not fresh else measures.Rows()
     before_rows.declared.update(
-        {pk: n for pk, n in _declared_before.get().items() if pk in before_rows.declared}
+        {pk: n for pk, n in (_declared_before.get() or {}).items() if pk in before_rows.declared}
     )
     before = {pk: measures.contribution(pk, before_rows, *span) for pk in ids}
     yield
@@ -230,18 +251,95 @@ def recompute(within: Shape, *, org: str | None = None, progress: Progress | Non
     with connection.cursor() as cursor:
         cursor.execute(sql + " ORDER BY person_id", params)
         ids = [row[0] for row in cursor.fetchall()]
-    per_village: Cells = Counter()
+    grid = _Grid(within)
     span = (within.first, within.last)
     for start in range(0, len(ids), CHUNK):
         part = ids[start : start + CHUNK]
         rows = measures.load(part)
         for pk in part:
-            add_cells(measures.contribution(pk, rows, *span), within, 1, per_village)
+            grid.add(measures.contribution(pk, rows, *span))
         if progress:
             progress(min(start + CHUNK, len(ids)), len(ids))
-    cells = rolled_up(per_village, within.levels)
-    # Not ``+cells``: a stock's changes are negative as often as not.
-    return Counter({k: n for k, n in cells.items() if n and (not org or k[1].startswith(org))})
+    cells = grid.cells()
+    return Counter({k: n for k, n in cells.items() if not org or k[1].startswith(org)})
+
+
+class _Grid:
+    """Everyone's contributions added up at once (``recompute``): the same cells as
+    ``add_cells`` and ``rolled_up`` give person by person, counted in arrays of
+    (measure and key) × village × month."""
+
+    def __init__(self, within: Shape):
+        self.within = within
+        self.months = within.last - within.first + 1
+        self.series: dict[tuple[str, int, str], int] = {}  # (S|F, measure, key) → row
+        self.villages: dict[str, int] = {}
+        self.stocks: list[list[int]] = [[], [], [], []]  # row, village, month, +1/-1
+        self.flows: list[list[int]] = [[], [], []]  # row, village, month
+
+    def add(self, contribution: measures.Contribution) -> None:
+        first, last = self.within.first, self.within.last
+        for item in contribution:
+            kind, measure, village, key = item[:4]
+            row = self.series.setdefault((kind, measure, key), len(self.series))
+            v = self.villages.setdefault(village, len(self.villages))
+            if kind == "F":
+                if first <= item[4] <= last:
+                    for column, value in zip(self.flows, (row, v, item[4] - first), strict=True):
+                        column.append(value)
+                continue
+            start, end = max(item[4], first), item[5]
+            if start > last or (end is not None and end <= start):
+                continue
+            self._change(row, v, start - first, 1)
+            if end is not None and end <= last:
+                self._change(row, v, end - first, -1)
+
+    def _change(self, row: int, village: int, month: int, n: int) -> None:
+        for column, value in zip(self.stocks, (row, village, month, n), strict=True):
+            column.append(value)
+
+    def cells(self) -> Cells:
+        import numpy as np
+
+        shape = (len(self.series), len(self.villages), self.months)
+        changes = np.zeros(shape, dtype=np.int64)
+        if self.stocks[0]:
+            rows, villages, months, n = (np.array(c, dtype=np.int64) for c in self.stocks)
+            np.add.at(changes, (rows, villages, months), n)
+        flows = np.zeros(shape, dtype=np.int64)
+        if self.flows[0]:
+            rows, villages, months = (np.array(c, dtype=np.int64) for c in self.flows)
+            np.add.at(flows, (rows, villages, months), 1)
+        names = list(self.villages)
+        out: Cells = Counter()
+        for length in self.within.levels:
+            units = sorted({name[:length] for name in names if len(name) >= length})
+            index = {unit: i for i, unit in enumerate(units)}
+            kept = [i for i, name in enumerate(names) if len(name) >= length]
+            into = np.array([index[names[i][:length]] for i in kept], dtype=np.int64)
+            by_unit = np.zeros((shape[0], len(units), shape[2]), dtype=np.int64)
+            np.add.at(by_unit, (slice(None), into), changes[:, kept])
+            flow_by_unit = np.zeros_like(by_unit)
+            np.add.at(flow_by_unit, (slice(None), into), flows[:, kept])
+            stock_at = np.cumsum(by_unit, axis=2)
+            decembers = [m for m in range(self.months) if (self.within.first + m) % 12 == 11]
+            for (kind, measure, key), row in self.series.items():
+                if kind == "F":
+                    for u, m in zip(*np.nonzero(flow_by_unit[row]), strict=True):
+                        out[measure, units[u], self.within.first + int(m), DELTA, key] = int(
+                            flow_by_unit[row, u, m]
+                        )
+                    continue
+                for u, m in zip(*np.nonzero(by_unit[row]), strict=True):
+                    out[measure, units[u], self.within.first + int(m), DELTA, key] = int(
+                        by_unit[row, u, m]
+                    )
+                at = stock_at[row][:, decembers]
+                for u, d in zip(*np.nonzero(at), strict=True):
+                    month = self.within.first + decembers[int(d)]
+                    out[measure, units[u], month, STOCK, key] = int(at[u, d])
+        return out
 
 
 def stored(within: Shape, *, org: str | None = None) -> Cells:

@@ -24,6 +24,7 @@ from django.db import transaction
 from taizhang import clock, config
 from taizhang.audit.actions import record as audit
 from taizhang.errors import UserError
+from taizhang.figures import store as figures
 from taizhang.lib import crypto
 from taizhang.orgunits.models import OrgUnit
 from taizhang.register import actions, db
@@ -98,7 +99,12 @@ def generate(persons: int, seed: int, *, user=None, progress: Progress | None = 
         )
     simulated = time.perf_counter() - began
     with transaction.atomic():
-        written = write_county(county, user=user, progress=progress)
+        # The maintained figures are made once, at the end, rather than on every write.
+        with figures.suspended():
+            written = write_county(county, user=user, progress=progress)
+        began = time.perf_counter()
+        figures.rebuild()
+        written.seconds["figures"] = time.perf_counter() - began
         began = time.perf_counter()
         if progress:
             progress("services", 0, 1)
