@@ -239,3 +239,35 @@ def main() -> None:
             err=True,
         )
         sys.exit(2)
+
+
+class progress_bar:
+    """A rich progress bar on a terminal, one task per phase: ``with progress_bar() as
+    progress`` gives ``progress(phase, done, total)``, or None when output goes to a file
+    or a pipe (then nothing is shown)."""
+
+    def __enter__(self):
+        if not sys.stderr.isatty():
+            return None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            transient=True,
+        )
+        self.bar.start()
+        self.tasks = {}
+        return self.update
+
+    def update(self, phase: str, done: int, total: int) -> None:
+        if phase not in self.tasks:
+            self.tasks[phase] = self.bar.add_task(phase, total=max(total, 1))
+        self.bar.update(self.tasks[phase], completed=done, total=max(total, 1))
+
+    def __exit__(self, *exc):
+        if hasattr(self, "bar"):
+            self.bar.stop()
+        return False

@@ -35,7 +35,7 @@ def rebuild_figures_command(
     months kept to this year's (from seven years back to next year). Exit status 1 with
     --check when a stored count differs.
     """
-    from taizhang.cli import setup_django, user_errors
+    from taizhang.cli import progress_bar, setup_django, user_errors
 
     setup_django()
     from taizhang.figures import store
@@ -44,7 +44,8 @@ def rebuild_figures_command(
     with user_errors():
         if org:
             org = get_org_unit(org).code
-        with _Progress() as progress:
+        with progress_bar() as bar:
+            progress = (lambda done, total: bar("persons", done, total)) if bar else None
             result = store.rebuild(org=org, check_only=check, progress=progress)
     for difference in result.differences[:SHOWN]:
         typer.echo(difference.describe())
@@ -63,34 +64,3 @@ def rebuild_figures_command(
     )
     if check and result.differences:
         raise typer.Exit(1)
-
-
-class _Progress:
-    """A progress bar over the persons on a terminal; nothing otherwise."""
-
-    def __enter__(self):
-        import sys
-
-        self.bar = None
-        if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.bar = Progress(
-                TextColumn("persons"),
-                BarColumn(),
-                TextColumn("{task.completed:,}/{task.total:,}"),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-            )
-            self.bar.__enter__()
-            self.task = self.bar.add_task("persons", total=None)
-        return self
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, completed=done, total=total)
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.__exit__(*exc)

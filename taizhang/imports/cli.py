@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
@@ -27,7 +26,7 @@ def import_command(
     row after the header) and the exit status is 1. Importing the same file twice changes
     nothing the second time.
     """
-    from taizhang.cli import account, fail, fail_on_row_errors, setup_django
+    from taizhang.cli import account, fail, fail_on_row_errors, progress_bar, setup_django
 
     if not file.exists():
         fail(f"{file}: no such file", 1)
@@ -35,39 +34,9 @@ def import_command(
     from taizhang.imports.service import import_file
 
     account = account(user)
-    with _progress() as progress:
+    with progress_bar() as progress:
         result = import_file(file, kind, user=account, dry_run=dry_run, progress=progress)
     fail_on_row_errors(file.name, result, errors_json, "nothing imported")
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.counts.items())
     prefix = "dry run, nothing written: " if dry_run else ""
     typer.echo(f"{prefix}{file.name}: {result.kind}, {result.rows} rows: {counts}")
-
-
-class _progress:
-    """A rich progress bar on a terminal; nothing when output goes to a file or pipe."""
-
-    def __enter__(self):
-        if not sys.stderr.isatty():
-            return None
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            transient=True,
-        )
-        self.bar.start()
-        self.tasks = {}
-        return self.update
-
-    def update(self, phase: str, done: int, total: int) -> None:
-        if phase not in self.tasks:
-            self.tasks[phase] = self.bar.add_task(phase, total=max(total, 1))
-        self.bar.update(self.tasks[phase], completed=done, total=max(total, 1))
-
-    def __exit__(self, *exc):
-        if hasattr(self, "bar"):
-            self.bar.stop()
-        return False
