@@ -243,12 +243,19 @@ def main() -> None:
 
 class progress_bar:
     """A rich progress bar on a terminal, one task per phase: ``with progress_bar() as
-    progress`` gives ``progress(phase, done, total)``, or None when output goes to a file
-    or a pipe (then nothing is shown)."""
+    progress`` gives ``progress(phase, done, total)``. When output goes to a file or a
+    pipe: None (nothing is shown), or with ``labels`` a plain line as each phase starts.
+    ``labels`` names the phases ({phase: what it does})."""
+
+    def __init__(self, labels: dict[str, str] | None = None):
+        self.labels = labels
+        self.bar = None
+        self.seen: set[str] = set()
+        self.tasks: dict[str, int] = {}
 
     def __enter__(self):
         if not sys.stderr.isatty():
-            return None
+            return self.update if self.labels is not None else None
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.bar = Progress(
@@ -259,15 +266,20 @@ class progress_bar:
             transient=True,
         )
         self.bar.start()
-        self.tasks = {}
         return self.update
 
     def update(self, phase: str, done: int, total: int) -> None:
+        label = (self.labels or {}).get(phase, phase)
+        if self.bar is None:
+            if phase not in self.seen:
+                self.seen.add(phase)
+                typer.echo(f"{label} ...", err=True)
+            return
         if phase not in self.tasks:
-            self.tasks[phase] = self.bar.add_task(phase, total=max(total, 1))
+            self.tasks[phase] = self.bar.add_task(label, total=max(total, 1))
         self.bar.update(self.tasks[phase], completed=done, total=max(total, 1))
 
     def __exit__(self, *exc):
-        if hasattr(self, "bar"):
+        if self.bar is not None:
             self.bar.stop()
         return False

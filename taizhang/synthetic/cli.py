@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 import typer
@@ -52,11 +51,12 @@ def generate_county(*, persons: int = DEFAULT_PERSONS, seed: int = 1) -> None:
 
     ``taizhang demo`` calls this too. Raises ``UserError`` if the register holds persons.
     """
+    from taizhang.cli import progress_bar
     from taizhang.errors import UserError
     from taizhang.synthetic.write import GeneratorError, generate
 
     began = time.perf_counter()
-    with _Progress() as progress:
+    with progress_bar(PHASES) as progress:
         try:
             result = generate(persons, seed, user=_system_account(), progress=progress)
         except GeneratorError as e:
@@ -126,45 +126,10 @@ def _system_account():
     return account
 
 
-class _Progress:
-    """A rich progress bar on a terminal; otherwise one plain line as each phase starts."""
-
-    LABELS = {
-        "simulate": "simulating the county month by month",
-        "persons": "writing persons",
-        "events": "checking and writing events",
-        "services": "petitions and benefits: cases, enrolments, payment lists",
-    }
-
-    def __enter__(self):
-        self.seen: set[str] = set()
-        self.bar = None
-        if sys.stderr.isatty():
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                TimeElapsedColumn(),
-                transient=True,
-            )
-            self.bar.start()
-            self.tasks: dict[str, int] = {}
-        return self.update
-
-    def update(self, phase: str, done: int, total: int) -> None:
-        label = self.LABELS.get(phase, phase)
-        if self.bar is None:
-            if phase not in self.seen:
-                self.seen.add(phase)
-                typer.echo(f"{label} ...", err=True)
-            return
-        if phase not in self.tasks:
-            self.tasks[phase] = self.bar.add_task(label, total=max(total, 1))
-        self.bar.update(self.tasks[phase], completed=done, total=max(total, 1))
-
-    def __exit__(self, *exc) -> bool:
-        if self.bar is not None:
-            self.bar.stop()
-        return False
+# What each phase of the generation does, as the progress shows it.
+PHASES = {
+    "simulate": "simulating the county month by month",
+    "persons": "writing persons",
+    "events": "checking and writing events",
+    "services": "petitions and benefits: cases, enrolments, payment lists",
+}
