@@ -81,3 +81,15 @@ def not_sent_to_log_in(client, urls):
 def user_without_area(django_user_model):
     """An account with no org unit: every area view must refuse it (403)."""
     return django_user_model.objects.create(username="nobody")
+
+
+def kept_indicator_codes():
+    """The indicators whose every count the maintained figures keep (``Kept``)."""
+    from taizhang.indicators.definitions import ALL_INDICATORS
+
+    def kept(figure):
+        return figure is None or (
+            not figure.estimates() and all(c.kept is not None for c in figure.counts())
+        )
+
+    return [i.code for i in ALL_INDICATORS if kept(i.numerator) and kept(i.denominator)]

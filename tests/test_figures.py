@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import kept_indicator_codes
 
 from taizhang.figures import measures, store
 from taizhang.figures.models import Cell
@@ -48,9 +49,11 @@ def retract(id_number: str, kind: str) -> None:
 
 
 def kept_and_counted(periods: list[str], levels=(None, "township", "village")):
-    kept = compute_many(COUNTY, periods, None, list(levels))
+    """Every indicator the maintained figures keep, read from them and counted."""
+    codes = kept_indicator_codes()
+    kept = compute_many(COUNTY, periods, codes, list(levels))
     with counted_from_records():
-        counted = compute_many(COUNTY, periods, None, list(levels))
+        counted = compute_many(COUNTY, periods, codes, list(levels))
     return kept, counted
 
 
@@ -60,6 +63,10 @@ class TestKeptOnEveryWrite:
         self, hand_built_county
     ):
         assert store.shape() is not None
+        # Population, fertility, contraception, moves, methods started and stopped, users
+        # by method, home and timely births: all but the services on a schedule, the
+        # register-quality rates, benefits and petitions.
+        assert len(kept_indicator_codes()) == 60
         kept, counted = kept_and_counted(["2023", "2024", "2024S2", "2024Q1", "202403", "202409"])
         assert kept == counted
 

@@ -46,6 +46,7 @@ from collections import defaultdict
 import pytest
 from django.db import transaction
 from django.db.models import Q
+from helpers import kept_indicator_codes
 from hypothesis import HealthCheck, Phase, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -699,9 +700,10 @@ class Register(RuleBasedStateMachine):
         if self.checks == ENGINE_AT:
             periods = (str(YEAR), f"{YEAR}06", f"{YEAR}Q4", f"{YEAR - 1}12")
             levels = [None, "township", "village"]
-            kept = engine.compute_many(COUNTY, periods, None, levels)
+            codes = kept_indicator_codes()
+            kept = engine.compute_many(COUNTY, periods, codes, levels)
             with engine.counted_from_records():
-                counted = engine.compute_many(COUNTY, periods, None, levels)
+                counted = engine.compute_many(COUNTY, periods, codes, levels)
             assert kept == counted
 
     @invariant()

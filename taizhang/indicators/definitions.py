@@ -1167,7 +1167,7 @@ SERVICE_INDICATORS: tuple[Indicator, ...] = (
         "BIRTH_REG_TIMELY",
         "出生登记及时率",
         "Births registered within 30 days",
-        Count(births_registered_in_time_in),
+        Count(births_registered_in_time_in, kept=Kept("births_timely")),
         BIRTHS,
         100,
         PERCENT,
@@ -1472,8 +1472,14 @@ MOVE_LEVELS: dict[str, tuple[int, str]] = {
 def _moves_indicators() -> tuple[Indicator, ...]:
     out = []
     for level, (length, zh) in MOVE_LEVELS.items():
-        into = Count(functools.partial(lambda n, period: moves_in(period, n), length))
-        away = Count(functools.partial(lambda n, period: moves_out(period, n), length))
+        into = Count(
+            functools.partial(lambda n, period: moves_in(period, n), length),
+            kept=Kept("moves_in", key=length),
+        )
+        away = Count(
+            functools.partial(lambda n, period: moves_out(period, n), length),
+            kept=Kept("moves_out", key=length),
+        )
         code = level.upper()
         out.append(
             Indicator(
@@ -1503,10 +1509,15 @@ def _moves_indicators() -> tuple[Indicator, ...]:
 def _method_indicators() -> tuple[Indicator, ...]:
     out = []
     for method, (zh, en) in METHOD_NAMES.items():
+        rank = METHOD_ORDER.index(method)
         users = Count(
-            functools.partial(lambda m, period: users_of_method_on(period.end, m), method)
+            functools.partial(lambda m, period: users_of_method_on(period.end, m), method),
+            kept=Kept("users_main", "end", rank),
         )
-        starts = Count(functools.partial(lambda m, period: method_starts_in(period, m), method))
+        starts = Count(
+            functools.partial(lambda m, period: method_starts_in(period, m), method),
+            kept=Kept("method_starts", key=rank),
+        )
         code = method.upper()
         out.append(
             Indicator(
@@ -1536,7 +1547,10 @@ def _method_indicators() -> tuple[Indicator, ...]:
 def _stop_indicators() -> tuple[Indicator, ...]:
     out = []
     for reason, en in STOP_REASON_NAMES_EN.items():
-        stops = Count(functools.partial(lambda r, period: method_stops_in(period, r), reason))
+        stops = Count(
+            functools.partial(lambda r, period: method_stops_in(period, r), reason),
+            kept=Kept("method_stops", key=list(STOP_REASON_NAMES_EN).index(reason)),
+        )
         zh = STOP_REASONS.get(reason, "其他或未说明")
         out.append(
             Indicator(
@@ -1557,7 +1571,7 @@ REPORT_INDICATORS: tuple[Indicator, ...] = (
         "HOME_BIRTHS",
         "非住院分娩数",
         "Live births outside a facility",
-        Count(home_births_in),
+        Count(home_births_in, kept=Kept("births_home")),
         None,
         1,
         PERSONS,
@@ -1567,7 +1581,7 @@ REPORT_INDICATORS: tuple[Indicator, ...] = (
         "METHOD_STARTS",
         "新开始避孕措施人数",
         "Methods started",
-        Count(method_starts_in),
+        Count(method_starts_in, kept=Kept("method_starts")),
         None,
         1,
         PERSONS,
@@ -1576,7 +1590,7 @@ REPORT_INDICATORS: tuple[Indicator, ...] = (
         "METHOD_STOPS",
         "停用避孕措施人数",
         "Methods stopped",
-        Count(method_stops_in),
+        Count(method_stops_in, kept=Kept("method_stops")),
         None,
         1,
         PERSONS,
