@@ -35,7 +35,6 @@ class Cell(models.Model):
                 fields=["measure", "unit", "month", "kind", "key"], name="figures_cell_unique"
             )
         ]
-        indexes = [models.Index(fields=["level", "month"], name="figures_cell_level_month")]
 
 
 class State(models.Model):

@@ -194,13 +194,23 @@ def maintaining(person_ids: Iterable[int], *, fresh: bool = False) -> Iterator[N
     before = {pk: measures.contribution(pk, before_rows, *span) for pk in ids}
     yield
     after_rows = measures.load(ids)
-    change: Cells = Counter()
-    for pk in ids:
-        now = measures.contribution(pk, after_rows, *span)
-        if now != before[pk]:
+    after = {pk: measures.contribution(pk, after_rows, *span) for pk in ids}
+    changed = [pk for pk in ids if after[pk] != before[pk]]
+    if len(changed) < GRID_FROM:
+        change: Cells = Counter()
+        for pk in changed:
             add_cells(before[pk], within, -1, change)
-            add_cells(now, within, 1, change)
-    _upsert(rolled_up(change, within.levels))
+            add_cells(after[pk], within, 1, change)
+        _upsert(rolled_up(change, within.levels))
+        return
+    grid = _Grid(within)  # many persons (an import): added up in arrays
+    for pk in changed:
+        grid.add(before[pk], -1)
+        grid.add(after[pk], 1)
+    _upsert(grid.cells())
+
+
+GRID_FROM = 200  # persons changed from which their cells are added up in arrays
 
 
 def _register_has_rows() -> bool:
@@ -274,10 +284,11 @@ class _Grid:
         self.months = within.last - within.first + 1
         self.series: dict[tuple[str, int, str], int] = {}  # (S|F, measure, key) → row
         self.villages: dict[str, int] = {}
-        self.stocks: list[list[int]] = [[], [], [], []]  # row, village, month, +1/-1
-        self.flows: list[list[int]] = [[], [], []]  # row, village, month
+        self.stocks: list[tuple[int, int, int, int]] = []  # (row, village, month, n)
+        self.flows: list[tuple[int, int, int, int]] = []
 
-    def add(self, contribution: measures.Contribution) -> None:
+    def add(self, contribution: measures.Contribution, sign: int = 1) -> None:
+        """Add (``sign`` 1) or take away (-1) a person's contribution."""
         first, last = self.within.first, self.within.last
         for item in contribution:
             kind, measure, village, key = item[:4]
@@ -285,32 +296,25 @@ class _Grid:
             v = self.villages.setdefault(village, len(self.villages))
             if kind == "F":
                 if first <= item[4] <= last:
-                    for column, value in zip(self.flows, (row, v, item[4] - first), strict=True):
-                        column.append(value)
+                    self.flows.append((row, v, item[4] - first, sign))
                 continue
             start, end = max(item[4], first), item[5]
             if start > last or (end is not None and end <= start):
                 continue
-            self._change(row, v, start - first, 1)
+            self.stocks.append((row, v, start - first, sign))
             if end is not None and end <= last:
-                self._change(row, v, end - first, -1)
-
-    def _change(self, row: int, village: int, month: int, n: int) -> None:
-        for column, value in zip(self.stocks, (row, village, month, n), strict=True):
-            column.append(value)
+                self.stocks.append((row, v, end - first, -sign))
 
     def cells(self) -> Cells:
         import numpy as np
 
         shape = (len(self.series), len(self.villages), self.months)
         changes = np.zeros(shape, dtype=np.int64)
-        if self.stocks[0]:
-            rows, villages, months, n = (np.array(c, dtype=np.int64) for c in self.stocks)
-            np.add.at(changes, (rows, villages, months), n)
         flows = np.zeros(shape, dtype=np.int64)
-        if self.flows[0]:
-            rows, villages, months = (np.array(c, dtype=np.int64) for c in self.flows)
-            np.add.at(flows, (rows, villages, months), 1)
+        for into, items in ((changes, self.stocks), (flows, self.flows)):
+            if items:
+                rows, villages, months, n = np.array(items, dtype=np.int64).T
+                np.add.at(into, (rows, villages, months), n)
         names = list(self.villages)
         out: Cells = Counter()
         for length in self.within.levels:

@@ -75,9 +75,6 @@ class Migration(migrations.Migration):
                 ("n", models.BigIntegerField(default=0)),
             ],
             options={
-                "indexes": [
-                    models.Index(fields=["level", "month"], name="figures_cell_level_month")
-                ],
                 "constraints": [
                     models.UniqueConstraint(
                         fields=("measure", "unit", "month", "kind", "key"),
