@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+import numpy as np
 from django.db import connection, transaction
 
 from taizhang import clock
@@ -28,6 +29,7 @@ from taizhang.figures import measures
 from taizhang.figures.models import DELTA, STOCK, Cell, State
 from taizhang.orgunits.models import OrgUnit, prefix_range
 from taizhang.register import db
+from taizhang.register.models import ResidenceSpell, UnionSpell
 
 # The months kept: from the December seven years before this one to next December (the
 # dashboard's six-year trend, the previous years' reports, next year's plans). The
@@ -64,50 +66,32 @@ def shape() -> Shape | None:
     return Shape(measures.from_yyyymm(state.first), measures.from_yyyymm(state.last), levels)
 
 
-def horizon(today: dt.date) -> tuple[int, int]:
-    """The months kept when built on ``today``: Decembers YEARS_BACK + 1 years before and
-    YEARS_AHEAD after."""
-    return (today.year - YEARS_BACK - 1) * 12 + 11, (today.year + YEARS_AHEAD) * 12 + 11
+def shape_for(today: dt.date) -> Shape:
+    """What cells made on ``today`` hold: the Decembers YEARS_BACK + 1 years before and
+    YEARS_AHEAD after, and the levels of the org units there are (county, township and
+    village when there are none yet)."""
+    levels = {len(code) for code in OrgUnit.objects.values_list("code", flat=True)}
+    return Shape(
+        (today.year - YEARS_BACK - 1) * 12 + 11,
+        (today.year + YEARS_AHEAD) * 12 + 11,
+        tuple(sorted(levels)) or (6, 9, 12),
+    )
+
+
+def _keep(within: Shape) -> None:
+    """Record that the cells hold ``within`` by this version of the measures."""
+    State.objects.all().delete()
+    State.objects.create(
+        first=measures.yyyymm(within.first),
+        last=measures.yyyymm(within.last),
+        levels=",".join(str(n) for n in within.levels),
+        version=measures.VERSION,
+        built_at=clock.now(),
+    )
 
 
 # ---------------------------------------------------------------------------
 # From contributions to cells
-
-
-def add_cells(contribution: measures.Contribution, within: Shape, sign: int, out: Cells) -> None:
-    """Add (``sign`` 1) or take away (-1) a person's contribution, per village."""
-    first, last = within.first, within.last
-    for item in contribution:
-        if item[0] == "F":
-            _, measure, village, key, month = item
-            if first <= month <= last:
-                out[measure, village, month, DELTA, key] += sign
-            continue
-        _, measure, village, key, start, end = item
-        start = max(start, first)
-        if start > last or (end is not None and end <= start):
-            continue
-        out[measure, village, start, DELTA, key] += sign
-        if end is not None and end <= last:
-            out[measure, village, end, DELTA, key] -= sign
-        december = start + 11 - start % 12
-        stop = last if end is None else min(last, end - 1)
-        while december <= stop:
-            out[measure, village, december, STOCK, key] += sign
-            december += 12
-
-
-def rolled_up(per_village: Cells, levels: Iterable[int]) -> Cells:
-    """The villages' cells added into every org unit of ``levels`` that holds them."""
-    levels = sorted(levels)
-    out: Cells = Counter()
-    for (measure, village, month, kind, key), n in per_village.items():
-        if not n:
-            continue
-        for length in levels:
-            if length <= len(village):
-                out[measure, village[:length], month, kind, key] += n
-    return out
 
 
 def _upsert(cells: Cells) -> int:
@@ -164,7 +148,7 @@ def affected(person_ids: Iterable[int]) -> set[int]:
     ids = set(person_ids)
     quote = connection.ops.quote_name
     wives = db.select_where_in(
-        f"SELECT person_id FROM {quote('register_unionspell')} WHERE spouse_id IN ({{in}})",
+        f"SELECT person_id FROM {quote(UnionSpell._meta.db_table)} WHERE spouse_id IN ({{in}})",
         list(ids),
     )
     return ids | {row[0] for row in wives}
@@ -180,8 +164,8 @@ def maintaining(person_ids: Iterable[int], *, fresh: bool = False) -> Iterator[N
     within = shape()
     if within is None and not _register_has_rows():
         # An empty register is kept from its first write (a new installation, a test).
-        start_empty()
-        within = shape()
+        within = shape_for(clock.today())
+        _keep(within)
     if within is None:
         yield
         return
@@ -196,26 +180,16 @@ def maintaining(person_ids: Iterable[int], *, fresh: bool = False) -> Iterator[N
     after_rows = measures.load(ids)
     after = {pk: measures.contribution(pk, after_rows, *span) for pk in ids}
     changed = [pk for pk in ids if after[pk] != before[pk]]
-    if len(changed) < GRID_FROM:
-        change: Cells = Counter()
-        for pk in changed:
-            add_cells(before[pk], within, -1, change)
-            add_cells(after[pk], within, 1, change)
-        _upsert(rolled_up(change, within.levels))
+    if not changed:
         return
-    grid = _Grid(within)  # many persons (an import): added up in arrays
+    grid = _Grid(within)
     for pk in changed:
         grid.add(before[pk], -1)
         grid.add(after[pk], 1)
     _upsert(grid.cells())
 
 
-GRID_FROM = 200  # persons changed from which their cells are added up in arrays
-
-
 def _register_has_rows() -> bool:
-    from taizhang.register.models import ResidenceSpell
-
     return ResidenceSpell.objects.exists()
 
 
@@ -252,7 +226,7 @@ Progress = Callable[[int, int], None]
 def recompute(within: Shape, *, org: str | None = None, progress: Progress | None = None) -> Cells:
     """Every cell (of the org units inside ``org``, if given) made from the derived rows."""
     quote = connection.ops.quote_name
-    sql = f"SELECT DISTINCT person_id FROM {quote('register_residencespell')}"
+    sql = f"SELECT DISTINCT person_id FROM {quote(ResidenceSpell._meta.db_table)}"
     params: list = []
     if org:
         low, high = prefix_range(org)
@@ -275,9 +249,10 @@ def recompute(within: Shape, *, org: str | None = None, progress: Progress | Non
 
 
 class _Grid:
-    """Everyone's contributions added up at once (``recompute``): the same cells as
-    ``add_cells`` and ``rolled_up`` give person by person, counted in arrays of
-    (measure and key) × village × month."""
+    """Persons' contributions added up (or, for a change, taken away and added) in
+    arrays of (measure and key) × village × month, then rolled up into every org unit
+    of the kept levels: a stock as its change in each month and its value each
+    December, a flow as its count in each month."""
 
     def __init__(self, within: Shape):
         self.within = within
@@ -306,8 +281,6 @@ class _Grid:
                 self.stocks.append((row, v, end - first, -sign))
 
     def cells(self) -> Cells:
-        import numpy as np
-
         shape = (len(self.series), len(self.villages), self.months)
         changes = np.zeros(shape, dtype=np.int64)
         flows = np.zeros(shape, dtype=np.int64)
@@ -423,9 +396,7 @@ def rebuild(
     if org or (check_only and current is not None):
         within = current
     else:
-        first, last = horizon(today or clock.today())
-        levels = tuple(sorted({len(c) for c in OrgUnit.objects.values_list("code", flat=True)}))
-        within = Shape(first, last, levels)
+        within = shape_for(today or clock.today())
     recomputed = recompute(within, org=org, progress=progress)
     # Stored cells of another shape (another horizon) are not comparable: only replaced.
     differences = compare(stored(within, org=org), recomputed) if current == within else []
@@ -437,16 +408,8 @@ def rebuild(
             Cell.objects.filter(unit__startswith=org, level__gte=len(org)).delete()
         else:
             Cell.objects.all().delete()
-            State.objects.all().delete()
+            _keep(within)
         _insert(recomputed)
-        if not org:
-            State.objects.create(
-                first=measures.yyyymm(within.first),
-                last=measures.yyyymm(within.last),
-                levels=",".join(str(n) for n in within.levels),
-                version=measures.VERSION,
-                built_at=clock.now(),
-            )
     return Rebuilt(len(recomputed), differences, *_months(within), True, compared)
 
 
@@ -466,42 +429,21 @@ def _insert(cells: Cells) -> None:
     )
 
 
-def start_empty(today: dt.date | None = None) -> None:
-    """Keep the figures of an empty register from now on (a new installation)."""
-    first, last = horizon(today or clock.today())
-    levels = tuple(sorted({len(c) for c in OrgUnit.objects.values_list("code", flat=True)}))
-    State.objects.all().delete()
-    State.objects.create(
-        first=measures.yyyymm(first),
-        last=measures.yyyymm(last),
-        levels=",".join(str(n) for n in levels) or "6,9,12",
-        version=measures.VERSION,
-        built_at=clock.now(),
-    )
-
-
 # ---------------------------------------------------------------------------
 # Reading
 
 
-def read(
+def _read(
     unit_level: int,
     low: str,
     high: str,
     wanted: dict[str, set[int]],
-    within: Shape | None = None,
-) -> dict[tuple[str, str, int, str], dict[int, int]] | None:
+) -> dict[tuple[str, str, int, str], dict[int, int]]:
     """The stored cells of the org units of code length ``unit_level`` in [low, high) for
-    ``wanted`` {measure: month indices}: {(measure, unit, month, kind): {key: n}}; None if
-    the cells cannot answer for that level or one of those months."""
-    within = within or shape()
-    if within is None or unit_level not in within.levels:
-        return None
+    ``wanted`` {measure: month indices}: {(measure, unit, month, kind): {key: n}}."""
     months = {m for ms in wanted.values() for m in ms}
     if not months:
         return {}
-    if min(months) < within.first or max(months) > within.last:
-        return None
     out: dict[tuple[str, str, int, str], dict[int, int]] = defaultdict(dict)
     query = Cell.objects.filter(
         level=unit_level,
@@ -554,9 +496,7 @@ def counts(
     wanted: dict[str, set[int]] = defaultdict(set)
     for request in requests.values():
         wanted[request.measure] |= {m for m, _ in request.months()}
-    cells = read(unit_level, low, high, wanted, within)
-    if cells is None:
-        return None
+    cells = _read(unit_level, low, high, wanted)
     units: dict[str, set[str]] = defaultdict(set)
     for measure, unit, _month, _kind in cells:
         units[measure].add(unit)
