@@ -47,14 +47,6 @@ TARGET_YEAR_SECONDS = 3.0
 TARGET_RATIO = 3.0
 
 
-def periods_of(year: int) -> list[str]:
-    return (
-        [f"{year}{m:02d}" for m in range(1, 13)]
-        + [f"{year}Q{q}" for q in range(1, 5)]
-        + [str(year)]
-    )
-
-
 def full_year(county: str, year: int, *, demographic: bool = False) -> tuple[float, int]:
     """Seconds for every indicator (the demographic set) × org unit × period; how many
     figures were made."""
